@@ -1,0 +1,205 @@
+/**
+ * Registry protocol v1: the JSON documents, as valibot schemas.
+ *
+ * One source of truth, used by the worker (every document it fetches is
+ * validated before use) and by the Node tools (every document they write is
+ * validated before it hits the disk). See `docs/registry-protocol.md`.
+ *
+ * Unknown fields are kept and ignored (`looseObject`), so a v1 client keeps
+ * working when a registry adds fields.
+ */
+import * as v from 'valibot';
+
+/** Model ids: lower-case, URL- and path-safe, no `..`, 1–64 chars. */
+export const MODEL_ID_RE = /^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/;
+/** Semantic versions (2.0.0), no leading `v`, no build metadata. */
+export const SEMVER_RE =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$/;
+/** Alias names: `stable`, `latest`, `canary`, `prod-eu`… never a version. */
+export const ALIAS_RE = /^[a-z][a-z0-9-]{0,31}$/;
+/** Lower-case hex SHA-256. */
+export const SHA256_RE = /^[0-9a-f]{64}$/;
+/** A file path inside a model: relative, no `..`, no leading `/`, no backslash. */
+export const FILE_PATH_RE = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._\/-]{1,200}$/;
+
+export const ModelId = v.pipe(v.string(), v.regex(MODEL_ID_RE, 'invalid model id'), v.check((s) => !s.includes('..'), 'invalid model id'));
+export const Version = v.pipe(v.string(), v.regex(SEMVER_RE, 'invalid semver version'));
+export const AliasName = v.pipe(v.string(), v.regex(ALIAS_RE, 'invalid alias name'));
+export const Sha256 = v.pipe(v.string(), v.regex(SHA256_RE, 'invalid sha256 (64 lower-case hex digits)'));
+export const IsoDate = v.pipe(v.string(), v.isoTimestamp('invalid ISO timestamp'));
+
+/** The tasks a model can be published for. A new task is one new entry here and one module in `src/tasks/`. */
+export const TASKS = ['image-classification', 'text-generation'] as const;
+export const Task = v.picklist(TASKS);
+export type Task = v.InferOutput<typeof Task>;
+
+/** The model formats protocol v1 knows. */
+export const FORMATS = ['tfjs-layers', 'tfjs-graph', 'gpt2-safetensors'] as const;
+export const Format = v.picklist(FORMATS);
+export type Format = v.InferOutput<typeof Format>;
+
+/** Numeric variants of the weights. `float32` is always present. */
+export const DTYPES = ['float32', 'float16', 'uint8'] as const;
+export const Dtype = v.picklist(DTYPES);
+export type Dtype = v.InferOutput<typeof Dtype>;
+
+/** One file of a model: where it sits in the model directory, its size and its content hash. */
+export const FileEntry = v.looseObject({
+  path: v.pipe(v.string(), v.regex(FILE_PATH_RE, 'invalid file path')),
+  size: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  sha256: Sha256,
+});
+export type FileEntry = v.InferOutput<typeof FileEntry>;
+
+export const Variant = v.looseObject({
+  /** The entry file (e.g. `model.json`), which must be one of `files`. */
+  entry: v.pipe(v.string(), v.regex(FILE_PATH_RE, 'invalid file path')),
+  files: v.pipe(v.array(FileEntry), v.minLength(1)),
+});
+export type Variant = v.InferOutput<typeof Variant>;
+
+/**
+ * Image pre-processing, applied in the worker, in this order:
+ * decode to RGBA → channels (`rgb`, or `grayscale` with `grayWeights`) → resize to
+ * `width`×`height` → float → `x * scale` → `(x - mean[c]) / std[c]` → `layout`.
+ */
+export const ImagePreprocess = v.looseObject({
+  width: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  height: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  channels: v.picklist([1, 3]),
+  resize: v.optional(v.picklist(['bilinear', 'nearest']), 'bilinear'),
+  /** Weights of R, G, B when converting to grayscale. Default: ITU-R BT.601 luma. */
+  grayWeights: v.optional(v.tuple([v.number(), v.number(), v.number()]), [0.299, 0.587, 0.114]),
+  scale: v.optional(v.pipe(v.number(), v.finite()), 1 / 255),
+  mean: v.optional(v.array(v.pipe(v.number(), v.finite())), [0]),
+  std: v.optional(v.array(v.pipe(v.number(), v.finite(), v.check((n) => n !== 0, 'std must not be 0'))), [1]),
+  layout: v.optional(v.picklist(['nhwc', 'nchw']), 'nhwc'),
+});
+export type ImagePreprocess = v.InferOutput<typeof ImagePreprocess>;
+
+/** A version's manifest: `GET /v1/models/{id}/versions/{version}.json`. */
+export const Manifest = v.looseObject({
+  schema: v.literal('webinfer.manifest/v1'),
+  id: ModelId,
+  version: Version,
+  task: Task,
+  format: Format,
+  description: v.optional(v.string()),
+  createdAt: IsoDate,
+  variants: v.pipe(
+    v.looseObject({
+      float32: Variant,
+      float16: v.optional(Variant),
+      uint8: v.optional(Variant),
+    }),
+  ),
+  /** Required for image-classification. */
+  preprocess: v.optional(ImagePreprocess),
+  /** Class labels, index = output position. Required for image-classification. */
+  labels: v.optional(v.array(v.string())),
+  /** What the classifier's output holds: `probabilities` (softmax applied) or `logits`. */
+  output: v.optional(v.picklist(['probabilities', 'logits']), 'probabilities'),
+  /** Name of the output tensor to read, for graph models with several outputs. */
+  outputName: v.optional(v.string()),
+  license: v.optional(v.string()),
+  source: v.optional(v.string()),
+  metrics: v.optional(v.record(v.string(), v.union([v.number(), v.string()]))),
+});
+export type Manifest = v.InferOutput<typeof Manifest>;
+
+export const VersionEntry = v.looseObject({
+  version: Version,
+  publishedAt: IsoDate,
+  yanked: v.optional(v.boolean(), false),
+  /** Total bytes of the float32 variant, for display. */
+  size: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
+});
+export type VersionEntry = v.InferOutput<typeof VersionEntry>;
+
+export const AliasHistoryEntry = v.looseObject({
+  version: Version,
+  at: IsoDate,
+});
+
+/** A model's index: `GET /v1/models/{id}/index.json`. */
+export const ModelIndex = v.looseObject({
+  schema: v.literal('webinfer.model-index/v1'),
+  id: ModelId,
+  task: Task,
+  description: v.optional(v.string()),
+  versions: v.array(VersionEntry),
+  /** alias → version. `latest` is maintained by the registry; others move on promote/rollback. */
+  aliases: v.record(AliasName, Version),
+  /** alias → previous targets, newest last (for rollback). */
+  history: v.optional(v.record(AliasName, v.array(AliasHistoryEntry)), {}),
+});
+export type ModelIndex = v.InferOutput<typeof ModelIndex>;
+
+export const CatalogEntry = v.looseObject({
+  id: ModelId,
+  task: Task,
+  description: v.optional(v.string()),
+  aliases: v.record(AliasName, Version),
+  versions: v.optional(v.array(Version), []),
+});
+export type CatalogEntry = v.InferOutput<typeof CatalogEntry>;
+
+/** The catalogue: `GET /v1/models.json`. */
+export const Catalog = v.looseObject({
+  schema: v.literal('webinfer.catalog/v1'),
+  models: v.array(CatalogEntry),
+});
+export type Catalog = v.InferOutput<typeof Catalog>;
+
+/** Validation result with human-readable issues (`path: message`). */
+export type Checked<T> = { ok: true; value: T } | { ok: false; issues: string[] };
+
+/**
+ * Validates `data` against a schema and returns either the typed value or a list of
+ * `path: message` issues.
+ *
+ * @example
+ * check(Manifest, JSON.parse(text)); // { ok: false, issues: ['task: Invalid type: …'] }
+ */
+export function check<S extends v.GenericSchema>(schema: S, data: unknown): Checked<v.InferOutput<S>> {
+  const r = v.safeParse(schema, data);
+  if (r.success) return { ok: true, value: r.output };
+  return {
+    ok: false,
+    issues: r.issues.map((i) => {
+      const path = v.getDotPath(i);
+      return path ? `${path}: ${i.message}` : i.message;
+    }),
+  };
+}
+
+/**
+ * Extra consistency rules that a schema cannot express: every variant's entry is
+ * one of its files, no duplicate paths, classification models carry labels and
+ * pre-processing.
+ */
+export function manifestProblems(m: Manifest): string[] {
+  const problems: string[] = [];
+  for (const [name, variant] of Object.entries(m.variants)) {
+    if (!variant || typeof variant !== 'object') continue;
+    const vv = variant as Variant;
+    const paths = new Set<string>();
+    for (const f of vv.files) {
+      if (paths.has(f.path)) problems.push(`variants.${name}.files: duplicate path ${f.path}`);
+      paths.add(f.path);
+    }
+    if (!paths.has(vv.entry)) problems.push(`variants.${name}.entry: ${vv.entry} is not one of its files`);
+  }
+  if (m.task === 'image-classification') {
+    if (!m.preprocess) problems.push('preprocess: required for image-classification');
+    if (!m.labels || m.labels.length === 0) problems.push('labels: required for image-classification');
+    if (m.preprocess) {
+      const c = m.preprocess.channels;
+      for (const key of ['mean', 'std'] as const) {
+        const arr = m.preprocess[key];
+        if (arr.length !== 1 && arr.length !== c) problems.push(`preprocess.${key}: needs 1 or ${c} values`);
+      }
+    }
+  }
+  return problems;
+}
