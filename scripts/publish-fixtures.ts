@@ -1,0 +1,79 @@
+/**
+ * Publishes the test/demo fixtures into a filesystem registry:
+ *
+ * - `tiny-cnn` 1.0.0 (alias `stable`) and 1.1.0 (same files, another description; `latest` only,
+ *   so `stable` stays at 1.0.0);
+ * - `emotion` 1.0.0 (alias `stable`), the real MIT graph model of `models/emotion`;
+ * - `not-a-classifier` 1.0.0: the tiny-cnn files published as task `text-generation`
+ *   (a fixture for TaskMismatchError).
+ *
+ * Idempotent: versions already in the registry are skipped.
+ *
+ *   npx tsx scripts/publish-fixtures.ts [root]   (default root: .registry)
+ */
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { publish, type PublishOptions } from '../src/node/publish.js';
+import { RegistryStore } from '../src/node/store.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(process.argv[2] ?? '.registry');
+const tinyDir = path.join(repo, 'models', 'tiny-cnn');
+const emotionDir = path.join(repo, 'models', 'emotion');
+
+const readCard = async (dir: string): Promise<Record<string, unknown>> =>
+  JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
+
+/** Fixed timestamps keep the fixture registry reproducible. */
+const at = (iso: string): Date => new Date(iso);
+
+async function main(): Promise<void> {
+  const tinyCard = await readCard(tinyDir);
+  const emotionCard = await readCard(emotionDir);
+  const jobs: Array<Omit<PublishOptions, 'root'>> = [
+    { modelDir: tinyDir, id: 'tiny-cnn', version: '1.0.0', aliases: ['stable'], card: tinyCard, now: at('2025-01-01T00:00:00.000Z') },
+    {
+      modelDir: tinyDir,
+      id: 'tiny-cnn',
+      version: '1.1.0',
+      aliases: ['latest'],
+      card: { ...tinyCard, description: `${String(tinyCard.description)} Version 1.1.0: same weights, new description.` },
+      now: at('2025-02-01T00:00:00.000Z'),
+    },
+    { modelDir: emotionDir, id: 'emotion', version: '1.0.0', aliases: ['stable'], card: emotionCard, now: at('2025-01-01T00:00:00.000Z') },
+    {
+      modelDir: tinyDir,
+      id: 'not-a-classifier',
+      version: '1.0.0',
+      aliases: ['stable'],
+      card: {
+        task: 'text-generation',
+        format: 'tfjs-layers',
+        description: 'The tiny-cnn files published as a text-generation model: a fixture for TaskMismatchError, not a usable model.',
+        license: 'MIT',
+        source: 'scripts/publish-fixtures.ts',
+      },
+      now: at('2025-01-01T00:00:00.000Z'),
+    },
+  ];
+
+  const store = new RegistryStore(root);
+  for (const job of jobs) {
+    if (await store.readManifest(job.id, job.version)) {
+      process.stdout.write(`skip ${job.id}@${job.version} (already published)\n`);
+      continue;
+    }
+    const r = await publish({ ...job, root });
+    const aliases = Object.entries(r.index.aliases)
+      .filter(([, v]) => v === r.version)
+      .map(([a]) => a);
+    process.stdout.write(`published ${r.id}@${r.version}${aliases.length ? ` (${aliases.join(', ')})` : ''}\n`);
+  }
+  process.stdout.write(`registry: ${root}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`publish-fixtures: error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,317 @@
+/**
+ * A registry (protocol v1) kept in a directory on the local filesystem: the
+ * same tree a static web server or CDN serves. Node only.
+ *
+ * Writers follow the protocol's rules (see `docs/registry-protocol.md`):
+ * - every file appears atomically (temp file in the same directory, fsync, rename);
+ * - manifests and blobs are immutable: a manifest is created exclusively
+ *   (`link(tmp, final)` fails when it exists) and a blob is only ever written
+ *   under the hash of its bytes;
+ * - the mutable documents (`index.json`, `models.json`) are read-modify-written
+ *   under a lock file, `{root}/.lock`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { Catalog, check, Manifest, ModelIndex, MODEL_ID_RE, SEMVER_RE, type Checked } from '../registry/schema.js';
+import { paths } from '../registry/refs.js';
+
+/** An error of the Node registry tools, with a stable `code`. */
+export class RegistryStoreError extends Error {
+  override name = 'RegistryStoreError';
+  constructor(
+    message: string,
+    readonly code: 'EXISTS' | 'INVALID' | 'LOCKED' | 'NOT_FOUND' | 'CONFLICT',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface LockOptions {
+  /** How long to keep retrying to get the lock (ms). Default 10 000. */
+  timeoutMs?: number;
+  /** A lock file older than this is considered abandoned and removed (ms). Default 60 000. */
+  staleMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const isErrno = (e: unknown, code: string): boolean =>
+  typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
+
+function tmpName(dir: string, base: string): string {
+  return path.join(dir, `.tmp-${base}-${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/** fsyncs a directory so a rename/link in it survives a crash (best effort: not every platform allows it). */
+async function syncDir(dir: string): Promise<void> {
+  let h: fs.FileHandle | undefined;
+  try {
+    h = await fs.open(dir, 'r');
+    await h.sync();
+  } catch {
+    // Windows cannot open directories; the rename is still atomic.
+  } finally {
+    await h?.close().catch(() => undefined);
+  }
+}
+
+/** Writes `data` to a new temp file next to `final` and fsyncs it; returns the temp path. */
+async function writeTemp(final: string, data: string | Uint8Array): Promise<string> {
+  const dir = path.dirname(final);
+  await fs.mkdir(dir, { recursive: true });
+  const tmp = tmpName(dir, path.basename(final));
+  const h = await fs.open(tmp, 'wx', 0o644);
+  try {
+    await h.writeFile(data);
+    await h.sync();
+  } catch (e) {
+    await h.close().catch(() => undefined);
+    await fs.unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await h.close();
+  return tmp;
+}
+
+/** The canonical serialisation of registry documents (stable, 2-space indented, trailing newline). */
+export function toJsonText(doc: unknown): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** Hex SHA-256 of bytes. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A filesystem registry rooted at `root`. */
+export class RegistryStore {
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+  }
+
+  /** Absolute path of a protocol path (`v1/...`). */
+  abs(rel: string): string {
+    return path.join(this.root, ...rel.split('/'));
+  }
+
+  /** Reads and parses a JSON document; `undefined` when the file does not exist. */
+  async readJson(rel: string): Promise<unknown> {
+    let text: string;
+    try {
+      text = await fs.readFile(this.abs(rel), 'utf8');
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (e) {
+      throw new RegistryStoreError(`${rel}: not valid JSON (${(e as Error).message})`, 'INVALID', { cause: e });
+    }
+  }
+
+  private async readValid<T>(rel: string, validate: (data: unknown) => Checked<T>): Promise<T | undefined> {
+    const data = await this.readJson(rel);
+    if (data === undefined) return undefined;
+    const r = validate(data);
+    if (!r.ok) throw new RegistryStoreError(`${rel} is invalid: ${r.issues.join('; ')}`, 'INVALID');
+    return r.value;
+  }
+
+  /** The catalogue, validated; `undefined` when the registry is empty. */
+  readCatalog(): Promise<Catalog | undefined> {
+    return this.readValid(paths.catalog(), (d) => check(Catalog, d));
+  }
+
+  /** A model's index, validated; `undefined` when the model does not exist. */
+  readIndex(id: string): Promise<ModelIndex | undefined> {
+    assertId(id);
+    return this.readValid(paths.index(id), (d) => check(ModelIndex, d));
+  }
+
+  /** A version's manifest, validated; `undefined` when the version does not exist. */
+  readManifest(id: string, version: string): Promise<Manifest | undefined> {
+    assertId(id);
+    assertVersion(version);
+    return this.readValid(paths.manifest(id, version), (d) => check(Manifest, d));
+  }
+
+  /** True when the file at a protocol path exists. */
+  async exists(rel: string): Promise<boolean> {
+    try {
+      await fs.access(this.abs(rel));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Replaces (or creates) a document atomically: temp file, fsync, rename. For mutable documents; call under {@link withLock}. */
+  async writeJsonAtomic(rel: string, doc: unknown): Promise<void> {
+    const final = this.abs(rel);
+    const tmp = await writeTemp(final, toJsonText(doc));
+    try {
+      await fs.rename(tmp, final);
+    } catch (e) {
+      await fs.unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    await syncDir(path.dirname(final));
+  }
+
+  /**
+   * Creates an immutable document; refuses (code `EXISTS`) when the file is already
+   * there, without touching it. `link()` is atomic and fails on an existing target,
+   * so two concurrent writers cannot both win.
+   */
+  async createJsonExclusive(rel: string, doc: unknown): Promise<void> {
+    const final = this.abs(rel);
+    const tmp = await writeTemp(final, toJsonText(doc));
+    try {
+      await fs.link(tmp, final);
+    } catch (e) {
+      if (isErrno(e, 'EEXIST')) throw new RegistryStoreError(`${rel} already exists (immutable)`, 'EXISTS', { cause: e });
+      throw e;
+    } finally {
+      await fs.unlink(tmp).catch(() => undefined);
+    }
+    await syncDir(path.dirname(final));
+  }
+
+  /**
+   * Copies a file into the blob store under its SHA-256, hashing while copying.
+   * A blob that is already there with the right size is left alone.
+   */
+  async putBlobFile(file: string): Promise<{ sha256: string; size: number }> {
+    const dir = path.dirname(this.abs(paths.blob('0'.repeat(64))));
+    await fs.mkdir(dir, { recursive: true });
+    const tmp = tmpName(dir, 'blob');
+    const hash = createHash('sha256');
+    let size = 0;
+    const h = await fs.open(tmp, 'wx', 0o644);
+    try {
+      for await (const chunk of createReadStream(file)) {
+        const buf = chunk as Buffer;
+        hash.update(buf);
+        size += buf.length;
+        let off = 0;
+        while (off < buf.length) {
+          const { bytesWritten } = await h.write(buf, off, buf.length - off);
+          off += bytesWritten;
+        }
+      }
+      await h.sync();
+    } catch (e) {
+      await h.close().catch(() => undefined);
+      await fs.unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    await h.close();
+    const sha256 = hash.digest('hex');
+    await this.commitBlob(tmp, sha256, size);
+    return { sha256, size };
+  }
+
+  /** Stores bytes as a blob; returns its hash. */
+  async putBlobBytes(bytes: Uint8Array): Promise<{ sha256: string; size: number }> {
+    const sha256 = sha256Hex(bytes);
+    const final = this.abs(paths.blob(sha256));
+    if (await sameSize(final, bytes.length)) return { sha256, size: bytes.length };
+    const tmp = await writeTemp(final, bytes);
+    await this.commitBlob(tmp, sha256, bytes.length);
+    return { sha256, size: bytes.length };
+  }
+
+  private async commitBlob(tmp: string, sha256: string, size: number): Promise<void> {
+    const final = this.abs(paths.blob(sha256));
+    if (await sameSize(final, size)) {
+      // Content-addressed: what is there already is these bytes.
+      await fs.unlink(tmp).catch(() => undefined);
+      return;
+    }
+    try {
+      // Missing (or a truncated leftover of another tool): put ours in place atomically.
+      await fs.rename(tmp, final);
+    } catch (e) {
+      await fs.unlink(tmp).catch(() => undefined);
+      throw e;
+    }
+    await syncDir(path.dirname(final));
+  }
+
+  /**
+   * Runs `fn` holding `{root}/.lock` (created with `wx`). Retries with small sleeps
+   * until `timeoutMs`; a lock older than `staleMs` is taken to be left over by a
+   * crashed writer and removed.
+   */
+  async withLock<T>(fn: () => Promise<T>, options: LockOptions = {}): Promise<T> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const staleMs = options.staleMs ?? 60_000;
+    await fs.mkdir(this.root, { recursive: true });
+    const lockPath = path.join(this.root, '.lock');
+    const token = `${process.pid} ${randomBytes(8).toString('hex')} ${new Date().toISOString()}\n`;
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const h = await fs.open(lockPath, 'wx', 0o644);
+        try {
+          await h.writeFile(token);
+        } finally {
+          await h.close();
+        }
+        break;
+      } catch (e) {
+        if (!isErrno(e, 'EEXIST')) throw e;
+      }
+      try {
+        const st = await fs.stat(lockPath);
+        if (Date.now() - st.mtimeMs > staleMs) {
+          await fs.unlink(lockPath).catch(() => undefined);
+          continue;
+        }
+      } catch (e) {
+        if (isErrno(e, 'ENOENT')) continue; // released meanwhile
+        throw e;
+      }
+      if (Date.now() >= deadline) {
+        throw new RegistryStoreError(`registry ${this.root} is locked by another writer (${lockPath}); remove it if no writer is running`, 'LOCKED');
+      }
+      await sleep(Math.min(200, 10 + attempt * 10) + Math.random() * 10);
+    }
+    try {
+      return await fn();
+    } finally {
+      // Remove the lock only if it is still ours.
+      const now = await fs.readFile(lockPath, 'utf8').catch(() => undefined);
+      if (now === token) await fs.unlink(lockPath).catch(() => undefined);
+    }
+  }
+}
+
+async function sameSize(file: string, size: number): Promise<boolean> {
+  try {
+    const st = await fs.stat(file);
+    return st.isFile() && st.size === size;
+  } catch {
+    return false;
+  }
+}
+
+/** Throws unless `id` is a valid model id (keeps paths inside the root). */
+export function assertId(id: string): void {
+  if (typeof id !== 'string' || !MODEL_ID_RE.test(id) || id.includes('..')) {
+    throw new RegistryStoreError(`invalid model id "${String(id)}" (lower-case letters, digits, '.', '_', '-'; 1–64 chars)`, 'INVALID');
+  }
+}
+
+/** Throws unless `version` is a semantic version. */
+export function assertVersion(version: string): void {
+  if (typeof version !== 'string' || !SEMVER_RE.test(version)) {
+    throw new RegistryStoreError(`invalid version "${String(version)}" (semantic version such as 1.2.0)`, 'INVALID');
+  }
+}
