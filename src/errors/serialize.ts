@@ -50,7 +50,8 @@ export function isWebInferError(value: unknown): value is WebInferError {
   if (value instanceof WebInferError) return true;
   if (typeof value !== 'object' || value === null) return false;
   const v = value as { name?: unknown; code?: unknown };
-  return typeof v.name === 'string' && v.name in CLASSES && typeof v.code === 'string';
+  // Own keys only: `'toString' in CLASSES` is true.
+  return typeof v.name === 'string' && (Object.hasOwn(CLASSES, v.name) || v.name === 'WebInferError') && typeof v.code === 'string';
 }
 
 /** Turns any thrown value into a {@link SerializedError} (causes included, depth-limited). */
@@ -94,7 +95,9 @@ export function deserializeError(data: SerializedError): Error {
   const cause = data.cause ? deserializeError(data.cause) : undefined;
   const options = cause !== undefined ? { cause } : undefined;
   let error: Error;
-  if (data.name in CLASSES) {
+  if (data.name === 'WebInferError') {
+    error = new WebInferError(data.message, options);
+  } else if (Object.hasOwn(CLASSES, data.name)) {
     const Cls = CLASSES[data.name as keyof typeof CLASSES] as unknown as AnyErrorClass;
     // A DOMException 'AbortError' from fetch() has no fields: give it ours.
     const fields = data.name === 'AbortError' ? { operation: 'unknown', ...data.fields } : data.fields;

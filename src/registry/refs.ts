@@ -61,7 +61,8 @@ export function formatRef(ref: ModelRef): string {
 export function resolveVersion(index: ModelIndex, ref: ModelRef): string {
   const byVersion = new Map(index.versions.map((e) => [e.version, e]));
   const pick = (alias: string): string | undefined => {
-    const target = index.aliases[alias];
+    // Own keys only: `aliases['constructor']` would otherwise be Object.
+    const target = Object.hasOwn(index.aliases, alias) ? index.aliases[alias] : undefined;
     if (target === undefined) return undefined;
     const entry = byVersion.get(target);
     if (!entry) throw new ModelNotFoundError(`alias "${alias}" of "${index.id}" points at unknown version ${target}`, { model: index.id, version: target });

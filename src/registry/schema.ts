@@ -181,7 +181,8 @@ export function check<S extends v.GenericSchema>(schema: S, data: unknown): Chec
 export function manifestProblems(m: Manifest): string[] {
   const problems: string[] = [];
   for (const [name, variant] of Object.entries(m.variants)) {
-    if (!variant || typeof variant !== 'object') continue;
+    // Unknown keys are ignored (forward compatibility): only check what looks like a variant.
+    if (!variant || typeof variant !== 'object' || !Array.isArray((variant as { files?: unknown }).files)) continue;
     const vv = variant as Variant;
     const paths = new Set<string>();
     for (const f of vv.files) {
