@@ -5,7 +5,8 @@
  */
 import { InvalidInputError } from '../errors/invalid-input.js';
 import { ModelNotFoundError } from '../errors/model-not-found.js';
-import { ALIAS_RE, MODEL_ID_RE, SEMVER_RE, SHA256_RE, type ModelIndex } from './schema.js';
+import { ALIAS_RE, MODEL_ID_RE, SEMVER_RE, SHA256_RE } from './patterns.js';
+import type { ModelIndex } from './schema.js';
 
 /** A parsed model reference. */
 export type ModelRef =

@@ -1,0 +1,168 @@
+import * as Comlink from 'comlink';
+import { InvalidInputError } from './errors/invalid-input.js';
+import { ModelDisposedError } from './errors/model-disposed.js';
+import { parseRef } from './registry/refs.js';
+import { Classifier } from './models/classifier.js';
+import type { ModelContext } from './models/context.js';
+import { newCallId, WorkerHost } from './worker-host.js';
+import type { AnyModel, BackendInfo, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
+import type { InitRequest } from '../workers/protocol.js';
+
+/**
+ * A webinfer client: one inference worker, one registry, any number of models.
+ *
+ * @example
+ * const client = createClient({ registry: 'https://models.example.com' });
+ * const top = await client.classify('fashion-mnist-cnn', canvas); // [{ label: 'Sneaker', index: 7, score: 0.93 }, …]
+ * client.backend; // { name: 'wasm', reason: 'WASM with SIMD, 2 threads (page is cross-origin isolated)', … }
+ */
+export interface WebInferClient {
+  /** The registry base URL, absolute. */
+  readonly registry: string;
+  /** The backend in use, once the worker has started (see `ready()`); it changes after a fallback. */
+  readonly backend: BackendInfo | undefined;
+  /** Starts the worker and its backend; resolves to the backend chosen and why. */
+  ready(options?: { signal?: AbortSignal }): Promise<BackendInfo>;
+  /**
+   * Loads a model: `id`, `id@alias` or `id@1.2.0`. Downloads once (verified, cached), then runs in the worker.
+   * Pass `task` to get a typed handle; a model of another task fails with TaskMismatchError.
+   */
+  load<T extends TaskName>(ref: string, options: LoadOptions & { readonly task: T }): Promise<ModelsByTask[T]>;
+  load(ref: string, options?: LoadOptions): Promise<AnyModel>;
+  /** Loads (once, then reuses) and classifies in one call. */
+  classify(ref: string, image: ImageInput, options?: ClassifyOptions & Pick<LoadOptions, 'onProgress'>): Promise<Prediction[]>;
+  /** Tensors and bytes held by tfjs in the worker. */
+  memory(): Promise<MemoryInfo>;
+  /** Frees every model and stops the worker. */
+  dispose(): Promise<void>;
+  /** Test hooks; they do nothing unless the client was created with `debug: true`. */
+  readonly debug: {
+    crashWorker(mode?: 'throw' | 'close'): void;
+    loseWebGPUDevice(): Promise<boolean>;
+  };
+}
+
+function absoluteRegistry(registry: unknown): string {
+  if (typeof registry !== 'string' || registry.length === 0) {
+    throw new InvalidInputError('createClient() needs a registry URL', { reason: 'missing-registry', field: 'registry' });
+  }
+  let url: URL;
+  try {
+    url = new URL(registry, (globalThis as { location?: { href: string } }).location?.href);
+  } catch (e) {
+    throw new InvalidInputError(`invalid registry URL "${registry}"`, { reason: 'bad-registry', field: 'registry' }, { cause: e });
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInputError(`registry URL must be http(s), got "${url.protocol}"`, { reason: 'bad-registry', field: 'registry' });
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidInputError(`${name} must be a non-negative finite number, got ${String(value)}`, { reason: 'bad-option', field: name });
+  }
+  return value;
+}
+
+const BACKENDS = new Set(['auto', 'webgpu', 'wasm', 'cpu']);
+
+/**
+ * Creates a client. Nothing starts until the first call (or `ready()`).
+ *
+ * @example
+ * const client = createClient({ registry: '/registry', backend: 'auto' });
+ * const info = await client.ready();
+ * console.log(info.name, info.reason); // 'wasm' 'WASM with SIMD, single-threaded: the page is not cross-origin isolated …'
+ */
+export function createClient(options: ClientOptions): WebInferClient {
+  if (typeof options !== 'object' || options === null) throw new InvalidInputError('createClient() needs an options object', { reason: 'missing-options', field: 'options' });
+  const registry = absoluteRegistry(options.registry);
+  const backend = options.backend ?? 'auto';
+  if (!BACKENDS.has(backend)) throw new InvalidInputError(`backend must be auto, webgpu, wasm or cpu, got "${String(backend)}"`, { reason: 'bad-option', field: 'backend' });
+  const init: InitRequest = {
+    registry,
+    backend,
+    allowSoftwareWebGPU: options.allowSoftwareWebGPU === true,
+    wasmThreads: positive('wasmThreads', options.wasmThreads, 0),
+    ...(options.wasmPaths ? { wasmPaths: { ...options.wasmPaths } } : {}),
+    ...(options.token ? { token: options.token } : {}),
+    cacheName: options.cacheName ?? 'webinfer-v1',
+    retries: positive('retries', options.retries, 3),
+    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 30_000),
+    debug: options.debug === true,
+  };
+  const host = new WorkerHost({
+    init,
+    createWorker: options.createWorker ?? (() => new Worker(new URL('../workers/runtime.worker.ts', import.meta.url), { type: 'module', name: 'webinfer' })),
+    unresponsiveTimeoutMs: positive('unresponsiveTimeoutMs', options.unresponsiveTimeoutMs, 30_000),
+  });
+  const handles = new Map<number, AnyModel>();
+  const shared = new Map<string, Promise<AnyModel>>();
+  let nextHandle = 1;
+  const ctx: ModelContext = {
+    host,
+    callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 60_000),
+    forget: (handle) => {
+      handles.delete(handle);
+    },
+  };
+
+  async function load(ref: string, opts: LoadOptions & { readonly task?: TaskName } = {}): Promise<AnyModel> {
+    if (host.disposed) throw new ModelDisposedError('the webinfer client was disposed', { model: String(ref) });
+    parseRef(ref); // bad references fail here, before any work
+    if (opts.task !== undefined && opts.task !== 'image-classification') {
+      throw new InvalidInputError(`unknown task "${String(opts.task)}"`, { reason: 'bad-option', field: 'task' });
+    }
+    if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
+      throw new InvalidInputError('onProgress must be a function', { reason: 'bad-option', field: 'onProgress' });
+    }
+    const handle = nextHandle++;
+    const callId = newCallId();
+    const progress = opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined;
+    const { info, generation } = await host.call(
+      async (remote, _backend, gen) => ({
+        info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}) }, progress),
+        generation: gen,
+      }),
+      { signal: opts.signal, timeoutMs: opts.timeoutMs, callId, operation: 'load' },
+    );
+    const model = new Classifier(ctx, handle, info, generation);
+    handles.set(handle, model);
+    return model;
+  }
+
+  const client: WebInferClient = {
+    registry,
+    get backend() {
+      return host.backend;
+    },
+    ready: (o) => host.ready(o?.signal),
+    load: load as WebInferClient['load'],
+    async classify(ref, image, opts = {}) {
+      let p = shared.get(ref);
+      if (!p) {
+        p = load(ref, { task: 'image-classification', ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        shared.set(ref, p);
+        p.catch(() => shared.delete(ref));
+      }
+      const model = await p;
+      return model.classify(image, opts);
+    },
+    memory: () => host.call((r) => r.memory(), { operation: 'memory', timeoutMs: 10_000 }),
+    async dispose() {
+      const all = [...handles.values()];
+      await Promise.all(all.map((m) => m.dispose()));
+      shared.clear();
+      host.dispose();
+    },
+    debug: {
+      crashWorker: (mode = 'throw') => {
+        if (init.debug) host.crashForTest(mode);
+      },
+      loseWebGPUDevice: async () => (init.debug ? host.call((r) => r.debugLoseDevice(), { operation: 'debug' }) : false),
+    },
+  };
+  return client;
+}

@@ -1,0 +1,50 @@
+/**
+ * webinfer: in-page inference in a Web Worker, on TensorFlow.js, with models from a
+ * versioned registry, downloaded once, verified byte for byte and cached.
+ *
+ * The public surface, listed by name. The main-thread entry holds no tfjs: it lives
+ * in the worker chunk.
+ *
+ * @example
+ * import { createClient } from 'webinfer';
+ * const client = createClient({ registry: 'https://models.example.com' });
+ * const model = await client.load('fashion-mnist-cnn@stable', { task: 'image-classification' });
+ * const top = await model.classify(imageElement, { topK: 3 });
+ */
+export { createClient, type WebInferClient } from './client.js';
+export { Classifier } from './models/classifier.js';
+export type {
+  AnyModel,
+  BackendInfo,
+  BackendName,
+  BackendPreference,
+  ClassifyOptions,
+  ClientOptions,
+  ImageInput,
+  LoadOptions,
+  LoadProgress,
+  MemoryInfo,
+  ModelInfo,
+  ModelsByTask,
+  Prediction,
+  RawPixels,
+  TaskName,
+  WasmPaths,
+} from './types.js';
+export {
+  WebInferError,
+  AbortError,
+  BackendUnavailableError,
+  IntegrityError,
+  InvalidInputError,
+  ManifestError,
+  ModelDisposedError,
+  ModelNotFoundError,
+  QuotaExceededError,
+  RegistryUnavailableError,
+  TaskMismatchError,
+  TimeoutError,
+  WorkerCrashedError,
+  isWebInferError,
+} from './errors/index.js';
+export { parseRef, type ModelRef } from './registry/refs.js';

@@ -1,0 +1,249 @@
+/**
+ * Owns the inference worker from the main thread: starts it lazily, calls it
+ * through comlink, and makes sure no call can hang:
+ * - a crash (error event, failed start, or no answer to heartbeats) rejects every
+ *   pending call with WorkerCrashedError, and the next call starts a new worker;
+ * - every call can carry an AbortSignal and a time limit.
+ */
+import * as Comlink from 'comlink';
+import { AbortError } from './errors/abort.js';
+import { ModelDisposedError } from './errors/model-disposed.js';
+import { TimeoutError } from './errors/timeout.js';
+import { WorkerCrashedError } from './errors/worker-crashed.js';
+import { deserializeError, isSerializedError } from './errors/serialize.js';
+import type { BackendInfo, InitRequest, WorkerApi } from '../workers/protocol.js';
+
+export interface HostOptions {
+  readonly init: InitRequest;
+  readonly createWorker: () => Worker;
+  /** With calls pending, a worker silent for this long is declared crashed. */
+  readonly unresponsiveTimeoutMs: number;
+}
+
+export interface CallOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly timeoutMs?: number | undefined;
+  /** The worker-side id to abort when the caller gives up. */
+  readonly callId?: number;
+  readonly operation: string;
+}
+
+interface Live {
+  readonly worker: Worker;
+  readonly remote: Comlink.Remote<WorkerApi>;
+  readonly generation: number;
+  readonly ready: Promise<BackendInfo>;
+  /** Rejects when this worker crashes. */
+  readonly crashed: Promise<never>;
+  crash(reason: string, error?: Error): void;
+  lastSign: number;
+  pinging: boolean;
+}
+
+let nextCallId = 1;
+/** A fresh id for a worker call. */
+export function newCallId(): number {
+  return nextCallId++;
+}
+
+/** Turns what the worker threw back into our own error classes. */
+export function revive(e: unknown): unknown {
+  return isSerializedError(e) ? deserializeError(e) : e;
+}
+
+export class WorkerHost {
+  #live: Live | undefined;
+  #generation = 0;
+  #pending = 0;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #disposed = false;
+  #backend: BackendInfo | undefined;
+
+  constructor(readonly options: HostOptions) {}
+
+  /** Increments each time a new worker starts; model handles compare it to know when to reload. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The backend of the running worker, once it is known. */
+  get backend(): BackendInfo | undefined {
+    return this.#backend;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  #start(): Live {
+    if (this.#disposed) throw new ModelDisposedError('the webinfer client was disposed', { model: '*' });
+    if (this.#live) return this.#live;
+    const generation = ++this.#generation;
+    let worker: Worker;
+    try {
+      worker = this.options.createWorker();
+    } catch (e) {
+      throw new WorkerCrashedError(`the inference worker could not be created: ${e instanceof Error ? e.message : String(e)}`, { reason: 'create-failed' }, { cause: e });
+    }
+    let crash!: (reason: string, error?: Error) => void;
+    const crashed = new Promise<never>((_, reject) => {
+      crash = (reason, error) => reject(error ?? new WorkerCrashedError(`the inference worker crashed: ${reason}`, { reason }));
+    });
+    crashed.catch(() => undefined);
+    const remote = Comlink.wrap<WorkerApi>(worker);
+    const live: Live = {
+      worker,
+      remote,
+      generation,
+      ready: Promise.resolve() as unknown as Promise<BackendInfo>,
+      crashed,
+      crash: (reason, error) => this.#crash(live, reason, error, crash),
+      lastSign: Date.now(),
+      pinging: false,
+    };
+    worker.addEventListener('error', (ev: ErrorEvent) => {
+      ev.preventDefault?.();
+      live.crash(ev.message ? `uncaught error in the worker: ${ev.message}` : 'the worker script failed to load or threw');
+    });
+    worker.addEventListener('messageerror', () => live.crash('a message from the worker could not be deserialised'));
+    (live as { ready: Promise<BackendInfo> }).ready = Promise.race([remote.init(this.options.init), crashed]).then(
+      (info) => {
+        this.#backend = info;
+        return info;
+      },
+      (e: unknown) => {
+        const err = revive(e);
+        // A worker that cannot start its backend is useless: drop it, the next call retries.
+        if (this.#live === live) {
+          this.#live = undefined;
+          worker.terminate();
+        }
+        throw err;
+      },
+    );
+    this.#live = live;
+    return live;
+  }
+
+  #crash(live: Live, reason: string, error: Error | undefined, reject: (reason: string, error?: Error) => void): void {
+    if (this.#live === live) this.#live = undefined;
+    live.worker.terminate();
+    reject(reason, error);
+  }
+
+  /** Starts the worker if needed and waits for its backend. */
+  async ready(signal?: AbortSignal): Promise<BackendInfo> {
+    return this.call((_remote, info) => Promise.resolve(info), { operation: 'init', signal });
+  }
+
+  /** Refreshes the backend info (it changes after a fallback). */
+  async refreshBackend(): Promise<BackendInfo> {
+    const info = await this.call((r) => r.backend(), { operation: 'backend' });
+    this.#backend = info;
+    return info;
+  }
+
+  /**
+   * Runs `fn` against the worker. Settles no later than: the worker's answer, a crash
+   * of that worker, the caller's signal, or `timeoutMs`.
+   */
+  async call<T>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo, generation: number) => Promise<T>, opts: CallOptions): Promise<T> {
+    const { signal } = opts;
+    if (signal?.aborted) throw new AbortError(`${opts.operation} aborted`, { operation: opts.operation }, { cause: signal.reason });
+    const live = this.#start();
+    this.#enter(live);
+    const cleanups: (() => void)[] = [];
+    try {
+      const guards: Promise<never>[] = [live.crashed];
+      if (signal) {
+        guards.push(
+          new Promise<never>((_, reject) => {
+            const onAbort = (): void => {
+              if (opts.callId !== undefined) void live.remote.abort(opts.callId).catch(() => undefined);
+              reject(new AbortError(`${opts.operation} aborted`, { operation: opts.operation }, { cause: signal.reason }));
+            };
+            signal.addEventListener('abort', onAbort, { once: true });
+            cleanups.push(() => signal.removeEventListener('abort', onAbort));
+          }),
+        );
+      }
+      if (opts.timeoutMs !== undefined && opts.timeoutMs > 0 && Number.isFinite(opts.timeoutMs)) {
+        const ms = opts.timeoutMs;
+        guards.push(
+          new Promise<never>((_, reject) => {
+            const t = setTimeout(() => {
+              if (opts.callId !== undefined) void live.remote.abort(opts.callId).catch(() => undefined);
+              reject(new TimeoutError(`${opts.operation} took longer than ${ms} ms`, { operation: opts.operation, timeoutMs: ms }));
+            }, ms);
+            cleanups.push(() => clearTimeout(t));
+          }),
+        );
+      }
+      const work = (async () => {
+        const info = await live.ready;
+        return fn(live.remote, info, live.generation);
+      })();
+      try {
+        return await Promise.race([work, ...guards]);
+      } catch (e) {
+        throw revive(e);
+      }
+    } finally {
+      cleanups.forEach((c) => c());
+      this.#leave();
+    }
+  }
+
+  #enter(live: Live): void {
+    if (this.#pending++ === 0) live.lastSign = Date.now();
+    if (this.#heartbeat === undefined) {
+      const every = Math.max(100, Math.min(2000, this.options.unresponsiveTimeoutMs / 4));
+      this.#heartbeat = setInterval(() => this.#beat(), every);
+    }
+  }
+
+  #leave(): void {
+    if (--this.#pending === 0 && this.#heartbeat !== undefined) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = undefined;
+    }
+  }
+
+  #beat(): void {
+    const live = this.#live;
+    if (!live) return;
+    if (Date.now() - live.lastSign > this.options.unresponsiveTimeoutMs) {
+      live.crash(`no answer to heartbeats for ${this.options.unresponsiveTimeoutMs} ms (worker closed, hung or out of memory)`);
+      return;
+    }
+    if (live.pinging) return;
+    live.pinging = true;
+    live.remote.ping().then(
+      () => {
+        live.lastSign = Date.now();
+        live.pinging = false;
+      },
+      () => {
+        live.pinging = false;
+      },
+    );
+  }
+
+  /** Test hook: makes the worker crash (needs `debug: true`). */
+  crashForTest(mode: 'throw' | 'close'): void {
+    void this.#live?.remote.debugCrash(mode);
+  }
+
+  /** Stops the worker; pending calls reject with ModelDisposedError. */
+  dispose(): void {
+    this.#disposed = true;
+    const live = this.#live;
+    this.#live = undefined;
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    if (live) {
+      live.worker.terminate();
+      live.crash('the client was disposed', new ModelDisposedError('the webinfer client was disposed', { model: '*' }));
+    }
+  }
+}

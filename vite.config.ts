@@ -1,0 +1,121 @@
+/**
+ * One Vite config, three jobs:
+ * - `vite build` (default mode): the library. ESM, main-thread entry `dist/index.js`
+ *   (comlink external, no tfjs), the worker as its own chunk `dist/assets/runtime.worker-*.js`,
+ *   and the tfjs WASM binaries beside it as assets.
+ * - `vite` / `vite --mode demo`: the demo dev server, cross-origin isolated (COOP/COEP),
+ *   so WASM threads are on.
+ * - `vite build --mode harness`: the e2e test page (test/e2e/pages) built from source.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { defineConfig, type Plugin } from 'vite';
+
+const require = createRequire(import.meta.url);
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'] as const;
+
+/** Headers that make a page cross-origin isolated (needed for WASM threads). */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+  'Cross-Origin-Resource-Policy': 'cross-origin',
+};
+
+/**
+ * Library build only: the worker imports the WASM binaries with `?url`. In lib mode Vite
+ * would inline them as base64; instead emit them as real files next to the worker chunk and
+ * turn each import into `new URL('./file.wasm', import.meta.url).href` *after* Vite's own
+ * asset handling, so a consumer's bundler sees the standard pattern and copies the files.
+ */
+function wasmAssets(): Plugin {
+  const PREFIX = '\0webinfer-wasm:';
+  return {
+    name: 'webinfer:wasm-assets',
+    enforce: 'pre',
+    resolveId(source) {
+      const m = /tfjs-backend-wasm\/dist\/(tfjs-backend-wasm[a-z-]*\.wasm)\?url$/.exec(source);
+      return m ? PREFIX + m[1] : null;
+    },
+    load(id) {
+      if (!id.startsWith(PREFIX)) return null;
+      const file = id.slice(PREFIX.length);
+      return `export default __WEBINFER_WASM_URL__(${JSON.stringify(file)});`;
+    },
+    generateBundle() {
+      for (const file of WASM_FILES) {
+        const source = readFileSync(require.resolve(`@tensorflow/tfjs-backend-wasm/dist/${file}`));
+        this.emitFile({ type: 'asset', fileName: `assets/${file}`, source });
+      }
+    },
+    renderChunk(code) {
+      if (!code.includes('__WEBINFER_WASM_URL__')) return null;
+      const out = code.replace(/__WEBINFER_WASM_URL__\(("[^"]+")\)/g, (_m, file: string) => `new URL(${JSON.stringify('./' + JSON.parse(file))}, import.meta.url).href`);
+      return { code: out, map: null };
+    },
+  };
+}
+
+/**
+ * Library build only: Vite writes the worker reference as `new URL(/* @vite-ignore *\/ "/assets/x.js", "" + import.meta.url)`,
+ * which a consumer's bundler ignores. Rewrite it to the standard
+ * `new URL("./assets/x.js", import.meta.url)` so the consumer's bundler picks up the worker chunk.
+ */
+function canonicalWorkerUrl(): Plugin {
+  return {
+    name: 'webinfer:canonical-worker-url',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk' || !chunk.code.includes('runtime.worker')) continue;
+        // Either `new URL(/* @vite-ignore */ "/assets/x.js", "" + import.meta.url)` or, with base './',
+        // `new URL(/* @vite-ignore */ new URL("./assets/x.js", import.meta.url).href, "" + import.meta.url)`.
+        chunk.code = chunk.code.replace(
+          /new URL\(\s*\/\*\s*@vite-ignore\s*\*\/\s*(?:new URL\(\s*)?(["'`])(?:\.?\/)?(assets\/runtime\.worker-[\w-]+\.js)\1\s*(?:,\s*import\.meta\.url\s*\)\.href)?\s*,\s*""\s*\+\s*import\.meta\.url\s*\)/g,
+          (_m, _q, file: string) => `new URL("./${file}", import.meta.url)`,
+        );
+        if (!/new Worker\(new URL\("\.\/assets\/runtime\.worker-[\w-]+\.js", import\.meta\.url\)/.test(chunk.code)) this.error('could not rewrite the worker URL to the canonical form');
+      }
+    },
+  };
+}
+
+export default defineConfig(({ command, mode }) => {
+  if (command === 'build' && mode === 'production') {
+    return {
+      build: {
+        outDir: 'dist',
+        emptyOutDir: false,
+        target: 'es2022',
+        sourcemap: true,
+        minify: true,
+        lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'], fileName: () => 'index.js' },
+        rollupOptions: { external: ['comlink'] },
+      },
+      base: './',
+      plugins: [canonicalWorkerUrl()],
+      worker: {
+        format: 'es',
+        plugins: () => [wasmAssets()],
+        rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true } },
+      },
+    };
+  }
+  if (mode === 'harness') {
+    // The e2e harness page, built from source (dev-like, but static so tests start fast).
+    return {
+      root: resolve(import.meta.dirname, 'test/e2e/pages'),
+      base: './',
+      build: { outDir: resolve(import.meta.dirname, 'test/.harness-dist'), emptyOutDir: true, target: 'es2022', sourcemap: true },
+      worker: { format: 'es' },
+    };
+  }
+  // Dev server: the demo, cross-origin isolated.
+  return {
+    root: resolve(import.meta.dirname, 'demo'),
+    server: { headers: ISOLATION_HEADERS, port: 5173, fs: { allow: [import.meta.dirname] } },
+    preview: { headers: ISOLATION_HEADERS },
+    worker: { format: 'es' },
+    build: { outDir: resolve(import.meta.dirname, 'dist-demo'), target: 'es2022' },
+  };
+});

@@ -1,0 +1,221 @@
+/**
+ * Verified, cached loading: reference → index → manifest → files.
+ *
+ * - Every document is validated with the protocol's schema, and its last good copy
+ *   is kept so that a model loaded before still loads with the registry down.
+ * - Every file is checked against its size and SHA-256 before anything uses it;
+ *   only verified bytes are cached (Cache API, keyed by hash).
+ * - Concurrent loads share one download per blob; a download is aborted only when
+ *   every load waiting on it was aborted.
+ */
+import type { GenericSchema, InferOutput } from 'valibot';
+import { IntegrityError } from '../src/errors/integrity.js';
+import { ManifestError } from '../src/errors/manifest.js';
+import { QuotaExceededError } from '../src/errors/quota-exceeded.js';
+import { RegistryUnavailableError } from '../src/errors/registry-unavailable.js';
+import { formatRef, parseRef, paths, registryUrl, resolveVersion } from '../src/registry/refs.js';
+import { check, Manifest, manifestProblems, ModelIndex, type Dtype, type FileEntry } from '../src/registry/schema.js';
+import { sha256Hex } from './hash.js';
+import { abortError, fetchBytes, notFoundAsModel, type NetOptions } from './net.js';
+import type { LoadProgress } from './protocol.js';
+import type { ModelStore } from './store.js';
+
+export interface LoadedFiles {
+  readonly manifest: Manifest;
+  readonly dtype: Dtype;
+  /** path → verified bytes */
+  readonly files: ReadonlyMap<string, Uint8Array>;
+  readonly bytes: number;
+  readonly downloadedBytes: number;
+  readonly offline: boolean;
+  readonly cached: boolean;
+  readonly warnings: readonly string[];
+}
+
+interface Inflight {
+  readonly promise: Promise<Uint8Array>;
+  readonly controller: AbortController;
+  readonly listeners: Set<(loaded: number) => void>;
+  waiters: number;
+}
+
+const decoder = new TextDecoder();
+
+export class Loader {
+  readonly #inflight = new Map<string, Inflight>();
+  constructor(
+    readonly registry: string,
+    readonly net: NetOptions,
+    readonly store: ModelStore,
+  ) {}
+
+  /** Fetches a JSON document; on network failure falls back to its last good cached copy. */
+  async #doc<S extends GenericSchema>(path: string, schema: S, signal: AbortSignal, onNotFound: (e: unknown) => never): Promise<{ value: InferOutput<S>; offline: boolean }> {
+    const url = registryUrl(this.registry, path);
+    let text: string;
+    let offline = false;
+    try {
+      text = decoder.decode(await fetchBytes(url, this.net, signal));
+    } catch (e) {
+      if (e instanceof RegistryUnavailableError) {
+        const cached = await this.store.getDoc(url);
+        if (cached === undefined) throw e;
+        text = cached;
+        offline = true;
+      } else {
+        onNotFound(e);
+      }
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      throw new ManifestError(`${url} is not valid JSON`, { url, issues: [String(e)] }, { cause: e });
+    }
+    const r = check(schema, data);
+    if (!r.ok) throw new ManifestError(`${url} does not match registry protocol v1: ${r.issues.slice(0, 3).join('; ')}`, { url, issues: r.issues });
+    if (!offline) await this.store.putDoc(url, text);
+    return { value: r.value, offline };
+  }
+
+  /** Resolves a reference to its manifest (validated, consistent). */
+  async resolve(refText: string, signal: AbortSignal): Promise<{ manifest: Manifest; offline: boolean }> {
+    const ref = parseRef(refText);
+    let version: string;
+    let offline = false;
+    if (ref.kind === 'version') {
+      version = ref.version;
+    } else {
+      const idx = await this.#doc(paths.index(ref.id), ModelIndex, signal, (e) => notFoundAsModel(e, ref.id));
+      offline ||= idx.offline;
+      if (idx.value.id !== ref.id) {
+        throw new ManifestError(`index of "${ref.id}" names model "${idx.value.id}"`, { url: registryUrl(this.registry, paths.index(ref.id)), issues: ['id mismatch'] });
+      }
+      version = resolveVersion(idx.value, ref);
+    }
+    const url = registryUrl(this.registry, paths.manifest(ref.id, version));
+    const m = await this.#doc(paths.manifest(ref.id, version), Manifest, signal, (e) => notFoundAsModel(e, ref.id, version));
+    offline ||= m.offline;
+    const manifest = m.value;
+    const problems = manifestProblems(manifest);
+    if (manifest.id !== ref.id || manifest.version !== version) problems.push(`manifest is for ${manifest.id}@${manifest.version}, expected ${formatRef({ id: ref.id, kind: 'version', version })}`);
+    if (problems.length > 0) throw new ManifestError(`${url}: ${problems.join('; ')}`, { url, issues: problems });
+    return { manifest, offline };
+  }
+
+  /** Resolves and fetches every file of a model, verified. */
+  async load(refText: string, dtype: Dtype, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<LoadedFiles> {
+    const { manifest, offline } = await this.resolve(refText, signal);
+    return this.fetchFiles(manifest, offline, dtype, signal, onProgress);
+  }
+
+  /** Fetches (or reads from the cache) every file of a resolved manifest, verified. */
+  async fetchFiles(manifest: Manifest, offline: boolean, dtype: Dtype, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<LoadedFiles> {
+    const variant = manifest.variants[dtype] ?? manifest.variants.float32;
+    const chosen: Dtype = manifest.variants[dtype] ? dtype : 'float32';
+    const total = variant.files.reduce((s, f) => s + f.size, 0);
+    const warnings: string[] = [];
+    if (offline) warnings.push('registry unreachable: using the cached manifest');
+    let done = 0;
+    let downloaded = 0;
+    let cached = true;
+    let lastEmit = 0;
+    const emit = (file: string, current: number, source: LoadProgress['source'], force = false): void => {
+      const now = performance.now();
+      if (!force && now - lastEmit < 50) return;
+      lastEmit = now;
+      onProgress({ loaded: done + current, total, file, source });
+    };
+    emit('', 0, 'cache', true);
+    const files = new Map<string, Uint8Array>();
+    // Sequential: one file at a time keeps progress honest and memory bounded.
+    for (const f of variant.files) {
+      if (signal.aborted) throw abortError(signal);
+      let bytes = await this.store.getBlob(f.sha256, f.size);
+      if (bytes) {
+        done += f.size;
+        emit(f.path, 0, 'cache', true);
+      } else {
+        bytes = await this.#blob(f, signal, (n) => emit(f.path, n, 'network'));
+        downloaded += f.size;
+        done += f.size;
+        emit(f.path, 0, 'network', true);
+        try {
+          const ok = await this.store.putBlob(f.sha256, bytes);
+          if (!ok) cached = false;
+        } catch (e) {
+          if (!(e instanceof QuotaExceededError)) throw e;
+          cached = false;
+          if (!warnings.some((w) => w.startsWith('storage quota'))) warnings.push(`storage quota full: ${e.message}; the model runs but is not cached`);
+        }
+      }
+      files.set(f.path, bytes);
+    }
+    if (!(await this.store.available())) {
+      cached = false;
+      warnings.push('the Cache API is unavailable here: models are not cached');
+    }
+    return { manifest, dtype: chosen, files, bytes: total, downloadedBytes: downloaded, offline, cached, warnings };
+  }
+
+  /** Downloads one blob, shared among concurrent callers, and verifies it. */
+  #blob(f: FileEntry, signal: AbortSignal, onBytes: (n: number) => void): Promise<Uint8Array> {
+    let entry = this.#inflight.get(f.sha256);
+    if (!entry) {
+      const controller = new AbortController();
+      const listeners = new Set<(n: number) => void>();
+      const url = registryUrl(this.registry, paths.blob(f.sha256));
+      const promise = (async () => {
+        const bytes = await fetchBytes(url, this.net, controller.signal, (n) => listeners.forEach((l) => l(n)), f.size, 'default').catch((e: unknown) =>
+          notFoundAsBlob(e, f),
+        );
+        const actual = await sha256Hex(bytes);
+        if (bytes.byteLength !== f.size || actual !== f.sha256) {
+          throw new IntegrityError(`${f.path}: downloaded bytes do not match the manifest (expected sha256 ${f.sha256} and ${f.size} bytes, got ${actual} and ${bytes.byteLength} bytes)`, {
+            file: f.path,
+            expected: `sha256:${f.sha256}`,
+            actual: `sha256:${actual}`,
+          });
+        }
+        return bytes;
+      })().finally(() => this.#inflight.delete(f.sha256));
+      entry = { promise, controller, listeners, waiters: 0 };
+      this.#inflight.set(f.sha256, entry);
+    }
+    const e = entry;
+    e.waiters++;
+    e.listeners.add(onBytes);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      const leave = (): void => {
+        e.listeners.delete(onBytes);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        leave();
+        if (--e.waiters === 0) e.controller.abort();
+        reject(abortError(signal));
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      e.promise.then(
+        (b) => {
+          leave();
+          e.waiters--;
+          resolve(b);
+        },
+        (err: unknown) => {
+          leave();
+          e.waiters--;
+          reject(err);
+        },
+      );
+    });
+  }
+}
+
+function notFoundAsBlob(e: unknown, f: FileEntry): never {
+  if (e instanceof Error && e.message.startsWith('404')) {
+    throw new ManifestError(`blob ${f.sha256} (${f.path}) is missing from the registry`, { url: f.path, issues: ['missing blob'] });
+  }
+  throw e;
+}

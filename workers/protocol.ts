@@ -1,0 +1,157 @@
+/**
+ * The worker protocol: every type that crosses the main-thread ↔ worker
+ * boundary, and nothing else. The main thread imports these as types only, so
+ * no worker code (and no tfjs) reaches the main-thread bundle.
+ *
+ * Transport is comlink; errors cross as `SerializedError` (see
+ * `src/errors/serialize.ts`) and are rebuilt as our own classes.
+ */
+
+/** Backends webinfer can run on. */
+export type BackendName = 'webgpu' | 'wasm' | 'cpu';
+/** What the caller asks for. */
+export type BackendPreference = 'auto' | BackendName;
+
+/** Adapter facts reported for WebGPU. */
+export interface AdapterInfo {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  /** True for software/fallback adapters (e.g. SwiftShader). */
+  readonly isFallback: boolean;
+}
+
+/** The backend the worker runs on, why, and why the others were not chosen. */
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly reason: string;
+  /** WASM only: SIMD in use. */
+  readonly simd: boolean;
+  /** WASM only: multi-threaded (needs a cross-origin isolated page). */
+  readonly threads: boolean;
+  /** Number of WASM threads (1 when single-threaded or not WASM). */
+  readonly threadCount: number;
+  readonly crossOriginIsolated: boolean;
+  readonly adapter?: AdapterInfo;
+  readonly rejected: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>;
+  /** The self-test run after start-up: its time and largest absolute error against the expected numbers. */
+  readonly selfTest: { readonly ms: number; readonly maxError: number };
+  /** Backend switches during the session (e.g. WebGPU device lost → WASM). */
+  readonly fallbacks: ReadonlyArray<{ readonly from: BackendName; readonly to: BackendName; readonly reason: string }>;
+}
+
+/** Where the WASM binaries are; resolved on the main thread side or by the bundler. */
+export interface WasmPaths {
+  readonly 'tfjs-backend-wasm.wasm': string;
+  readonly 'tfjs-backend-wasm-simd.wasm': string;
+  readonly 'tfjs-backend-wasm-threaded-simd.wasm': string;
+}
+
+export interface InitRequest {
+  readonly registry: string;
+  readonly backend: BackendPreference;
+  /** Allow a software WebGPU adapter in `auto` (default false: WASM is faster). */
+  readonly allowSoftwareWebGPU: boolean;
+  /** WASM thread count (0 = tfjs default: number of cores). */
+  readonly wasmThreads: number;
+  readonly wasmPaths?: Partial<WasmPaths>;
+  readonly token?: string;
+  readonly cacheName: string;
+  /** Retries of a failed request (network error, 5xx, 429). */
+  readonly retries: number;
+  /** Stall limit of one request: no byte for this long aborts and retries it. */
+  readonly requestTimeoutMs: number;
+  readonly debug: boolean;
+}
+
+/** Download progress of one load. `total` is known up front from the manifest. */
+export interface LoadProgress {
+  readonly loaded: number;
+  readonly total: number;
+  /** The file being fetched, as named in the manifest (or '' between files). */
+  readonly file: string;
+  /** Where the bytes came from. */
+  readonly source: 'network' | 'cache';
+}
+
+export interface LoadRequest {
+  readonly callId: number;
+  readonly handle: number;
+  readonly ref: string;
+  /** The task the caller expects, if any. */
+  readonly task?: 'image-classification' | 'text-generation';
+}
+
+/** What the worker knows about a loaded model. */
+export interface ModelInfo {
+  readonly id: string;
+  readonly version: string;
+  readonly task: 'image-classification' | 'text-generation';
+  readonly format: string;
+  readonly labels: readonly string[];
+  readonly description?: string;
+  readonly license?: string;
+  readonly dtype: 'float32' | 'float16' | 'uint8';
+  /** Total bytes of the model's files. */
+  readonly bytes: number;
+  /** Bytes that came from the network in this load (0 on a warm cache). */
+  readonly downloadedBytes: number;
+  /** True when the registry was unreachable and a cached manifest was used. */
+  readonly offline: boolean;
+  /** True when the files were stored in the browser cache. */
+  readonly cached: boolean;
+  readonly warnings: readonly string[];
+  readonly backend: BackendName;
+}
+
+/** Pixels as they cross to the worker. Buffers and bitmaps are transferred, not copied. */
+export type WireImage =
+  | { readonly kind: 'pixels'; readonly data: Uint8Array | Uint8ClampedArray | Float32Array; readonly width: number; readonly height: number; readonly channels: 1 | 3 | 4 }
+  | { readonly kind: 'bitmap'; readonly bitmap: ImageBitmap }
+  | { readonly kind: 'blob'; readonly blob: Blob };
+
+export interface ClassifyRequest {
+  readonly callId: number;
+  readonly handle: number;
+  readonly image: WireImage;
+  readonly topK: number;
+}
+
+/** One class and its probability. */
+export interface Prediction {
+  readonly label: string;
+  readonly index: number;
+  readonly score: number;
+}
+
+export interface ClassifyResult {
+  readonly predictions: Prediction[];
+  /** The backend that ran the call (it differs from the one at init after a fallback). */
+  readonly backend: BackendName;
+}
+
+export interface MemoryInfo {
+  readonly numTensors: number;
+  readonly numBytes: number;
+  readonly models: number;
+}
+
+/** Progress callback as proxied by comlink. */
+export type ProgressSink = (p: LoadProgress) => void;
+
+/** The API the worker exposes (comlink `expose`). Every method may reject with a `SerializedError` rebuilt as ours. */
+export interface WorkerApi {
+  init(req: InitRequest): Promise<BackendInfo>;
+  load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelInfo>;
+  classify(req: ClassifyRequest): Promise<ClassifyResult>;
+  /** Aborts the call `callId` (download, load or queued run). */
+  abort(callId: number): void;
+  unload(handle: number): Promise<void>;
+  memory(): Promise<MemoryInfo>;
+  backend(): Promise<BackendInfo>;
+  ping(): Promise<'pong'>;
+  /** Test hooks, only when `debug` was set at init. */
+  debugCrash(mode: 'throw' | 'close'): void;
+  debugLoseDevice(): Promise<boolean>;
+}

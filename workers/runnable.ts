@@ -1,0 +1,69 @@
+/**
+ * A loaded tfjs model behind one small interface, whatever its format.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { ManifestError } from '../src/errors/manifest.js';
+import { verifiedIOHandler } from './io-handler.js';
+import type { LoadedFiles } from './loader.js';
+
+export interface Runnable {
+  /** Runs the model on one input batch; the caller owns (and disposes) the result. */
+  run(input: tf.Tensor): Promise<tf.Tensor>;
+  dispose(): void;
+}
+
+export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
+  const { manifest } = loaded;
+  const handler = verifiedIOHandler(loaded);
+  switch (manifest.format) {
+    case 'tfjs-layers': {
+      const model: LayersModel = await loadLayersModel(handler);
+      return {
+        run: async (x) => {
+          const y = model.predict(x);
+          if (Array.isArray(y)) {
+            const [first, ...rest] = y;
+            rest.forEach((t) => t.dispose());
+            if (!first) throw new ManifestError('model produced no output', { url: manifest.id, issues: ['no output'] });
+            return first;
+          }
+          return y;
+        },
+        dispose: () => model.dispose(),
+      };
+    }
+    case 'tfjs-graph': {
+      const model: GraphModel = await loadGraphModel(handler);
+      const outputName = manifest.outputName;
+      let needsAsync = false;
+      return {
+        run: async (x) => {
+          let y: tf.Tensor | tf.Tensor[];
+          if (!needsAsync) {
+            try {
+              y = outputName ? model.execute(x, outputName) : model.execute(x);
+            } catch (e) {
+              if (!(e instanceof Error) || !/executeAsync/.test(e.message)) throw e;
+              needsAsync = true;
+              y = outputName ? await model.executeAsync(x, outputName) : await model.executeAsync(x);
+            }
+          } else {
+            y = outputName ? await model.executeAsync(x, outputName) : await model.executeAsync(x);
+          }
+          if (Array.isArray(y)) {
+            const [first, ...rest] = y;
+            rest.forEach((t) => t.dispose());
+            if (!first) throw new ManifestError('model produced no output', { url: manifest.id, issues: ['no output'] });
+            return first;
+          }
+          return y;
+        },
+        dispose: () => model.dispose(),
+      };
+    }
+    default:
+      throw new ManifestError(`format "${manifest.format}" cannot be run as a tfjs model`, { url: manifest.id, issues: [`unsupported format ${manifest.format}`] });
+  }
+}

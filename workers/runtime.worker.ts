@@ -1,0 +1,269 @@
+/**
+ * The inference worker: owns tfjs, the backend, the model store and every loaded
+ * model. The main thread talks to it through comlink with the types of
+ * `protocol.ts`; every error leaves as a `SerializedError` and is rebuilt on the
+ * other side as our own class.
+ */
+import * as Comlink from 'comlink';
+import * as tf from '@tensorflow/tfjs-core';
+import { AbortError } from '../src/errors/abort.js';
+import { ModelDisposedError } from '../src/errors/model-disposed.js';
+import { TaskMismatchError } from '../src/errors/task-mismatch.js';
+import { WebInferError } from '../src/errors/base.js';
+import { serializeError } from '../src/errors/serialize.js';
+import { checkTopK } from '../src/image/limits.js';
+import { selectBackend, webgpuDevice } from './backend.js';
+import { decodeImage } from './decode.js';
+import { Loader, type LoadedFiles } from './loader.js';
+import { abortError } from './net.js';
+import type { BackendInfo, ClassifyRequest, ClassifyResult, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
+import { ModelStore } from './store.js';
+import { createRunnable, type Runnable } from './runnable.js';
+import { preprocess, topPredictions } from './tasks/image-classification.js';
+import { SUPPORTED_TASKS } from './tasks/index.js';
+import { DEFAULT_WASM_PATHS } from './wasm-paths.js';
+
+interface LoadedModel {
+  readonly info: ModelInfo;
+  files: LoadedFiles;
+  runnable: Runnable;
+}
+
+interface State {
+  config: InitRequest;
+  backend: BackendInfo;
+  loader: Loader;
+}
+
+let state: State | undefined;
+let initializing: Promise<BackendInfo> | undefined;
+const models = new Map<number, LoadedModel>();
+const calls = new Map<number, AbortController>();
+/** Set when the WebGPU device was lost; cleared once we run on another backend. */
+let deviceLost: string | undefined;
+let recovering: Promise<void> | undefined;
+
+/** Runs `fn`, turning whatever it throws into a SerializedError that comlink can clone. */
+async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw serializeError(e);
+  }
+}
+
+function requireState(): State {
+  if (!state) throw new WebInferError('worker used before init()');
+  return state;
+}
+
+function track(callId: number): AbortController {
+  const c = new AbortController();
+  calls.set(callId, c);
+  return c;
+}
+
+async function init(req: InitRequest): Promise<BackendInfo> {
+  if (state) return state.backend;
+  initializing ??= (async () => {
+    const wasmPaths = { ...DEFAULT_WASM_PATHS, ...req.wasmPaths };
+    const backend = await selectBackend({
+      preference: req.backend,
+      allowSoftwareWebGPU: req.allowSoftwareWebGPU,
+      wasmPaths,
+      wasmThreads: req.wasmThreads,
+      onDeviceLost,
+    });
+    const store = new ModelStore(req.cacheName);
+    const loader = new Loader(req.registry, { retries: req.retries, timeoutMs: req.requestTimeoutMs, ...(req.token ? { token: req.token } : {}) }, store);
+    state = { config: req, backend, loader };
+    return backend;
+  })();
+  try {
+    return await initializing;
+  } catch (e) {
+    initializing = undefined;
+    throw e;
+  }
+}
+
+function onDeviceLost(reason: string): void {
+  deviceLost = reason;
+  // Move off WebGPU right away, so the next call does not wait for it.
+  void recover().catch(() => undefined);
+}
+
+/** After a lost WebGPU device: pick another backend (never WebGPU again) and rebuild every model on it. */
+function recover(): Promise<void> {
+  recovering ??= (async () => {
+    const s = requireState();
+    const reason = deviceLost ?? 'WebGPU failed';
+    for (const m of models.values()) {
+      try {
+        m.runnable.dispose();
+      } catch {
+        /* the device is gone; its buffers with it */
+      }
+    }
+    const wasmPaths = { ...DEFAULT_WASM_PATHS, ...s.config.wasmPaths };
+    const next = await selectBackend(
+      {
+        preference: 'auto',
+        allowSoftwareWebGPU: false,
+        wasmPaths,
+        wasmThreads: s.config.wasmThreads,
+        exclude: new Set(['webgpu']),
+        onDeviceLost,
+      },
+      [...s.backend.fallbacks],
+    );
+    if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
+    s.backend = { ...next, fallbacks: [...s.backend.fallbacks, { from: 'webgpu', to: next.name, reason }] };
+    for (const m of models.values()) m.runnable = await createRunnable(m.files);
+    deviceLost = undefined;
+  })().finally(() => {
+    recovering = undefined;
+  });
+  return recovering;
+}
+
+/** Runs one inference; if the WebGPU device is lost during it, moves to WASM and retries once. */
+async function withRecovery<T>(fn: () => Promise<T>): Promise<T> {
+  if (recovering) await recovering;
+  if (deviceLost) await recover();
+  try {
+    return await fn();
+  } catch (e) {
+    if (requireState().backend.name !== 'webgpu') throw e;
+    // The lost promise may settle just after the failing read.
+    await new Promise((r) => setTimeout(r, 50));
+    if (!deviceLost && !recovering) throw e;
+    await (recovering ?? recover());
+    return await fn();
+  }
+}
+
+async function load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelInfo> {
+  const s = requireState();
+  const controller = track(req.callId);
+  try {
+    const progress = (p: LoadProgress): void => {
+      if (onProgress) void Promise.resolve(onProgress(p)).catch(() => undefined);
+    };
+    const { manifest, offline } = await s.loader.resolve(req.ref, controller.signal);
+    const expected = req.task;
+    if (expected !== undefined && manifest.task !== expected) {
+      throw new TaskMismatchError(`"${manifest.id}@${manifest.version}" is a ${manifest.task} model, not ${expected}`, { model: manifest.id, expected, actual: manifest.task });
+    }
+    if (!SUPPORTED_TASKS.includes(manifest.task)) {
+      throw new TaskMismatchError(`"${manifest.id}@${manifest.version}" is a ${manifest.task} model, which this version of webinfer cannot run (supported: ${SUPPORTED_TASKS.join(', ')})`, {
+        model: manifest.id,
+        expected: SUPPORTED_TASKS.join('|'),
+        actual: manifest.task,
+      });
+    }
+    const files = await s.loader.fetchFiles(manifest, offline, 'float32', controller.signal, progress);
+    if (controller.signal.aborted) throw abortError(controller.signal);
+    const runnable = await withRecovery(() => createRunnable(files));
+    if (controller.signal.aborted) {
+      runnable.dispose();
+      throw abortError(controller.signal);
+    }
+    const info: ModelInfo = {
+      id: manifest.id,
+      version: manifest.version,
+      task: manifest.task,
+      format: manifest.format,
+      labels: manifest.labels ?? [],
+      ...(manifest.description !== undefined ? { description: manifest.description } : {}),
+      ...(manifest.license !== undefined ? { license: manifest.license } : {}),
+      dtype: files.dtype,
+      bytes: files.bytes,
+      downloadedBytes: files.downloadedBytes,
+      offline: files.offline,
+      cached: files.cached,
+      warnings: files.warnings,
+      backend: s.backend.name,
+    };
+    const old = models.get(req.handle);
+    old?.runnable.dispose();
+    models.set(req.handle, { info, files, runnable });
+    return info;
+  } finally {
+    calls.delete(req.callId);
+    if (onProgress) (onProgress as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy]?.();
+  }
+}
+
+async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
+  const controller = track(req.callId);
+  try {
+    const topK = checkTopK(req.topK);
+    const pixels = await decodeImage(req.image);
+    if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
+    const run = async (): Promise<Prediction[]> => {
+      const model = models.get(req.handle);
+      if (!model) throw new ModelDisposedError('this model was disposed (or never loaded in this worker)', { model: String(req.handle) });
+      const { manifest } = model.files;
+      if (manifest.task !== 'image-classification' || !manifest.preprocess) {
+        throw new TaskMismatchError(`"${manifest.id}" is a ${manifest.task} model`, { model: manifest.id, expected: 'image-classification', actual: manifest.task });
+      }
+      const input = preprocess(pixels, manifest.preprocess);
+      let output: tf.Tensor | undefined;
+      try {
+        output = await model.runnable.run(input);
+        const scores = await output.data();
+        return topPredictions(scores as Float32Array, manifest.labels ?? [], topK, manifest.output);
+      } finally {
+        input.dispose();
+        output?.dispose();
+      }
+    };
+    const predictions = await withRecovery(run);
+    if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
+    return { predictions, backend: requireState().backend.name };
+  } finally {
+    calls.delete(req.callId);
+  }
+}
+
+const api: WorkerApi = {
+  init: (req) => guarded(() => init(req)),
+  load: (req, onProgress) => guarded(() => load(req, onProgress)),
+  classify: (req) => guarded(() => classify(req)),
+  abort(callId) {
+    calls.get(callId)?.abort(new AbortError('aborted by the caller', { operation: 'call' }));
+  },
+  unload: (handle) =>
+    guarded(async () => {
+      const m = models.get(handle);
+      models.delete(handle);
+      m?.runnable.dispose();
+    }),
+  memory: () =>
+    guarded(async () => {
+      const mem = tf.memory();
+      const info: MemoryInfo = { numTensors: mem.numTensors, numBytes: mem.numBytes, models: models.size };
+      return info;
+    }),
+  backend: () => guarded(async () => requireState().backend),
+  ping: async () => 'pong',
+  debugCrash(mode) {
+    if (!state?.config.debug) return;
+    if (mode === 'close') self.close();
+    else
+      setTimeout(() => {
+        throw new Error('webinfer debug crash');
+      }, 0);
+  },
+  debugLoseDevice: () =>
+    guarded(async () => {
+      if (!state?.config.debug) return false;
+      const device = webgpuDevice();
+      if (!device) return false;
+      device.destroy();
+      return true;
+    }),
+};
+
+Comlink.expose(api);
