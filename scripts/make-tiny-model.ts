@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   await tf.ready();
   const model = build();
   let modelJson = '';
-  let weights = new Uint8Array(0);
+  let weights: Uint8Array = new Uint8Array(0);
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       weights = joinWeightData(artifacts.weightData as ArrayBuffer | ArrayBuffer[] | undefined);

@@ -124,18 +124,18 @@ export class RegistryStore {
   }
 
   /** The catalogue, validated; `undefined` when the registry is empty. */
-  readCatalog(): Promise<Catalog | undefined> {
+  async readCatalog(): Promise<Catalog | undefined> {
     return this.readValid(paths.catalog(), (d) => check(Catalog, d));
   }
 
   /** A model's index, validated; `undefined` when the model does not exist. */
-  readIndex(id: string): Promise<ModelIndex | undefined> {
+  async readIndex(id: string): Promise<ModelIndex | undefined> {
     assertId(id);
     return this.readValid(paths.index(id), (d) => check(ModelIndex, d));
   }
 
   /** A version's manifest, validated; `undefined` when the version does not exist. */
-  readManifest(id: string, version: string): Promise<Manifest | undefined> {
+  async readManifest(id: string, version: string): Promise<Manifest | undefined> {
     assertId(id);
     assertVersion(version);
     return this.readValid(paths.manifest(id, version), (d) => check(Manifest, d));
