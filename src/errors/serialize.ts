@@ -36,6 +36,8 @@ export interface SerializedError {
   readonly fields: Record<string, unknown>;
   readonly stack?: string;
   readonly cause?: SerializedError;
+  /** Set when the original was not one of ours (a TypeError, a DOMException…). */
+  readonly foreign?: true;
 }
 
 /**
@@ -71,7 +73,8 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     const name = typeof e.name === 'string' ? e.name : 'Error';
     const base = {
       __webinfer: 1 as const,
-      // A foreign AbortError/DOMException keeps its name, and becomes our AbortError on the other side.
+      // A foreign error keeps its name; only a DOMException 'AbortError' becomes our AbortError on the other side.
+      foreign: true as const,
       name,
       message: String(e.message),
       fields: {},
@@ -80,7 +83,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
     const cause = (e as { cause?: unknown }).cause;
     return cause !== undefined && depth < 4 ? { ...base, cause: serializeError(cause, depth + 1) } : base;
   }
-  return { __webinfer: 1, name: 'Error', message: String(error), fields: {} };
+  return { __webinfer: 1, foreign: true, name: 'Error', message: String(error), fields: {} };
 }
 
 /** True when `value` has the shape of a {@link SerializedError}. */
@@ -97,7 +100,7 @@ export function deserializeError(data: SerializedError): Error {
   let error: Error;
   if (data.name === 'WebInferError') {
     error = new WebInferError(data.message, options);
-  } else if (Object.hasOwn(CLASSES, data.name)) {
+  } else if (Object.hasOwn(CLASSES, data.name) && (data.foreign !== true || data.name === 'AbortError')) {
     const Cls = CLASSES[data.name as keyof typeof CLASSES] as unknown as AnyErrorClass;
     // A DOMException 'AbortError' from fetch() has no fields: give it ours.
     const fields = data.name === 'AbortError' ? { operation: 'unknown', ...data.fields } : data.fields;

@@ -163,7 +163,7 @@ describe('serializeError → structuredClone → deserializeError', () => {
   });
 
   it('serializes non-errors', () => {
-    expect(serializeError('boom')).toEqual({ __webinfer: 1, name: 'Error', message: 'boom', fields: {} });
+    expect(serializeError('boom')).toEqual({ __webinfer: 1, foreign: true, name: 'Error', message: 'boom', fields: {} });
     expect(serializeError(undefined).message).toBe('undefined');
     expect(cross(42).message).toBe('42');
     expect(isSerializedError(serializeError(new Error('x')))).toBe(true);
@@ -201,5 +201,14 @@ describe('isWebInferError', () => {
     const e = vm.runInContext(`(() => { const e = new Error('nope'); e.name = 'TimeoutError'; e.code = 'TIMEOUT'; return e; })()`, ctx) as Error;
     expect(e instanceof Error).toBe(false);
     expect(isWebInferError(e)).toBe(true);
+  });
+});
+
+describe('foreign DOMExceptions', () => {
+  it('a DOMException TimeoutError stays a foreign error, not our TimeoutError with empty fields', () => {
+    const back = deserializeError(structuredClone(serializeError(new DOMException('t', 'TimeoutError'))));
+    expect(back).not.toBeInstanceOf(TimeoutError);
+    expect(back.name).toBe('TimeoutError');
+    expect(back.message).toBe('t');
   });
 });
