@@ -88,7 +88,7 @@ export default defineConfig(({ command, mode }) => {
         emptyOutDir: false,
         target: 'es2022',
         sourcemap: true,
-        minify: true,
+        minify: false,
         lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'], fileName: () => 'index.js' },
         rollupOptions: { external: ['comlink'] },
       },
@@ -97,7 +97,7 @@ export default defineConfig(({ command, mode }) => {
       worker: {
         format: 'es',
         plugins: () => [wasmAssets()],
-        rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true } },
+        rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js' } },
       },
     };
   }

@@ -173,8 +173,11 @@ async function tryWasm(opts: SelectOptions): Promise<Attempt> {
     return { ok: false, reason: test.reason };
   }
   const threadCount = threads ? getThreadsCount() : 1;
+  const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
   const why = threads
-    ? `${threadCount} threads (page is cross-origin isolated)`
+    ? threadCount > 1
+      ? `${threadCount} threads (page is cross-origin isolated)`
+      : `threaded build (page is cross-origin isolated), but XNNPACK runs 1 thread: tfjs sizes its pool to half of the ${cores} logical cores and ignores setThreadsCount (tfjs#8513)`
     : isIsolated()
       ? 'single-threaded (this browser has no WASM threads)'
       : 'single-threaded: the page is not cross-origin isolated (serve COOP/COEP headers for threads)';
