@@ -97,7 +97,7 @@ export default defineConfig(({ command, mode }) => {
       worker: {
         format: 'es',
         plugins: () => [wasmAssets()],
-        rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js' } },
+        rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: { compress: false, mangle: true, codegen: { removeWhitespace: true } } } },
       },
     };
   }
