@@ -38,7 +38,7 @@ export interface WebInferClient {
   /** Test hooks; they do nothing unless the client was created with `debug: true`. */
   readonly debug: {
     crashWorker(mode?: 'throw' | 'close'): void;
-    loseWebGPUDevice(): Promise<boolean>;
+    loseWebGPUDevice(when?: 'now' | 'during-next-run'): Promise<boolean>;
   };
 }
 
@@ -161,7 +161,7 @@ export function createClient(options: ClientOptions): WebInferClient {
       crashWorker: (mode = 'throw') => {
         if (init.debug) host.crashForTest(mode);
       },
-      loseWebGPUDevice: async () => (init.debug ? host.call((r) => r.debugLoseDevice(), { operation: 'debug' }) : false),
+      loseWebGPUDevice: async (when = 'now') => (init.debug ? host.call((r) => r.debugLoseDevice(when), { operation: 'debug' }) : false),
     },
   };
   return client;

@@ -153,5 +153,6 @@ export interface WorkerApi {
   ping(): Promise<'pong'>;
   /** Test hooks, only when `debug` was set at init. */
   debugCrash(mode: 'throw' | 'close'): void;
-  debugLoseDevice(): Promise<boolean>;
+  /** Destroys the WebGPU device now, or in the middle of the next inference. */
+  debugLoseDevice(when: 'now' | 'during-next-run'): Promise<boolean>;
 }

@@ -42,6 +42,8 @@ const calls = new Map<number, AbortController>();
 /** Set when the WebGPU device was lost; cleared once we run on another backend. */
 let deviceLost: string | undefined;
 let recovering: Promise<void> | undefined;
+/** Test hook: destroy the WebGPU device in the middle of the next inference. */
+let loseDeviceDuringNextRun = false;
 
 /** Runs `fn`, turning whatever it throws into a SerializedError that comlink can clone. */
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {
@@ -131,14 +133,19 @@ function recover(): Promise<void> {
 async function withRecovery<T>(fn: () => Promise<T>): Promise<T> {
   if (recovering) await recovering;
   if (deviceLost) await recover();
+  const s = requireState();
+  const switches = s.backend.fallbacks.length;
   try {
     return await fn();
   } catch (e) {
-    if (requireState().backend.name !== 'webgpu') throw e;
-    // The lost promise may settle just after the failing read.
-    await new Promise((r) => setTimeout(r, 50));
-    if (!deviceLost && !recovering) throw e;
-    await (recovering ?? recover());
+    if (s.backend.fallbacks.length === switches && s.backend.name !== 'webgpu') throw e;
+    // The device's `lost` promise may settle just after the failing read: give it a moment.
+    for (let i = 0; i < 10 && !deviceLost && !recovering && s.backend.fallbacks.length === switches; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (recovering) await recovering;
+    else if (deviceLost) await recover();
+    if (s.backend.fallbacks.length === switches) throw e; // not a lost device: a real error
     return await fn();
   }
 }
@@ -211,6 +218,10 @@ async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
       const input = preprocess(pixels, manifest.preprocess);
       let output: tf.Tensor | undefined;
       try {
+        if (loseDeviceDuringNextRun) {
+          loseDeviceDuringNextRun = false;
+          webgpuDevice()?.destroy();
+        }
         output = await model.runnable.run(input);
         const scores = await output.data();
         return topPredictions(scores as Float32Array, manifest.labels ?? [], topK, manifest.output);
@@ -256,12 +267,13 @@ const api: WorkerApi = {
         throw new Error('webinfer debug crash');
       }, 0);
   },
-  debugLoseDevice: () =>
+  debugLoseDevice: (when) =>
     guarded(async () => {
       if (!state?.config.debug) return false;
       const device = webgpuDevice();
       if (!device) return false;
-      device.destroy();
+      if (when === 'during-next-run') loseDeviceDuringNextRun = true;
+      else device.destroy();
       return true;
     }),
 };

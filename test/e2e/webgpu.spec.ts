@@ -1,0 +1,127 @@
+/**
+ * Runs in the `webgpu` project: Chromium with --enable-unsafe-webgpu, which on this
+ * machine exposes a *software* adapter (SwiftShader). WebGPU tests check correctness;
+ * speed figures come from WASM.
+ */
+import { expect, registryUrl, test } from './fixtures.js';
+
+test('auto with only a software adapter picks WASM and says why', async ({ open, registry }) => {
+  const page = await open();
+  const info = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry });
+    const b = await client.ready();
+    await client.dispose();
+    return b;
+  }, registryUrl(registry));
+  expect(info.name).toBe('wasm');
+  const webgpu = info.rejected.find((r) => r.name === 'webgpu');
+  expect(webgpu?.reason).toMatch(/software adapter .*WASM is faster/);
+});
+
+test('allowSoftwareWebGPU lets auto pick the software adapter, after a passing self-test', async ({ open, registry }) => {
+  const page = await open();
+  const info = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, allowSoftwareWebGPU: true });
+    const b = await client.ready();
+    await client.dispose();
+    return b;
+  }, registryUrl(registry));
+  expect(info.name).toBe('webgpu');
+  expect(info.adapter?.isFallback).toBe(true);
+  expect(info.reason).toMatch(/software adapter, as requested/);
+  expect(info.selfTest.maxError).toBeLessThan(1e-3);
+  expect(info.rejected.map((r) => r.name).sort()).toEqual(['cpu', 'wasm']);
+});
+
+test('classify on WebGPU (forced) matches WASM: same top label, scores within 1e-3, for a layers and a graph model', async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const run = async (backend: 'webgpu' | 'wasm') => {
+      const client = window.webinfer.createClient({ registry, backend });
+      const tiny = await client.load('tiny-cnn', { task: 'image-classification' });
+      const emotion = await client.load('emotion', { task: 'image-classification' });
+      const a = await tiny.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 10 });
+      const b = await emotion.classify({ data: window.util.pattern(64, 64, 3, 2), width: 64, height: 64, channels: 3 }, { topK: 7 });
+      const info = client.backend;
+      const mem = await client.memory();
+      await client.dispose();
+      return { a, b, name: info?.name, adapter: info?.adapter, tensors: mem.numTensors };
+    };
+    return { gpu: await run('webgpu'), wasm: await run('wasm') };
+  }, registryUrl(registry));
+  expect(r.gpu.name).toBe('webgpu');
+  expect(r.gpu.adapter?.architecture).toBeTruthy();
+  expect(r.wasm.name).toBe('wasm');
+  for (const key of ['a', 'b'] as const) {
+    expect(r.gpu[key][0]!.label).toBe(r.wasm[key][0]!.label);
+    const byIndex = new Map(r.wasm[key].map((p) => [p.index, p.score]));
+    for (const p of r.gpu[key]) expect(Math.abs(p.score - byIndex.get(p.index)!), `${key} ${p.label}`).toBeLessThan(1e-3);
+  }
+});
+
+test('a lost WebGPU device: the worker moves to WASM, retries the call, and reports the fallback', async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true });
+    const model = await client.load('tiny-cnn');
+    const img = () => ({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const });
+    const before = await model.classify(img(), { topK: 10 });
+    const lost = await client.debug.loseWebGPUDevice();
+    const after = await model.classify(img(), { topK: 10 });
+    const backend = client.backend;
+    const again = await model.classify(img(), { topK: 10 });
+    await client.dispose();
+    return { before, after, again, lost, backend };
+  }, registryUrl(registry));
+  expect(r.lost).toBe(true);
+  expect(r.backend?.name).toBe('wasm');
+  expect(r.backend?.fallbacks).toHaveLength(1);
+  expect(r.backend?.fallbacks[0]).toMatchObject({ from: 'webgpu', to: 'wasm' });
+  expect(r.backend?.fallbacks[0]!.reason).toMatch(/WebGPU device lost/);
+  expect(r.after[0]!.index).toBe(r.before[0]!.index);
+  r.after.forEach((p, i) => expect(Math.abs(p.score - r.before[i]!.score)).toBeLessThan(1e-3));
+  expect(r.again).toEqual(r.after);
+});
+
+test('a WebGPU device lost in the middle of a call: that call is retried once on WASM and succeeds', async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true, callTimeoutMs: 20_000 });
+    const model = await client.load('emotion');
+    const img = () => ({ data: window.util.pattern(64, 64, 1), width: 64, height: 64, channels: 1 as const });
+    const before = await model.classify(img(), { topK: 7 });
+    const armed = await client.debug.loseWebGPUDevice('during-next-run');
+    const during = await window.util.attempt(() => model.classify(img(), { topK: 7 }));
+    const backend = client.backend;
+    await client.dispose();
+    return { before, during, armed, backend };
+  }, registryUrl(registry));
+  expect(r.armed).toBe(true);
+  expect(r.during, JSON.stringify(r.during)).toMatchObject({ ok: true });
+  if (!r.during.ok) return;
+  expect(r.backend?.name).toBe('wasm');
+  expect(r.backend?.fallbacks[0]).toMatchObject({ from: 'webgpu', to: 'wasm' });
+  expect(r.during.value[0]!.index).toBe(r.before[0]!.index);
+  r.during.value.forEach((p, i) => expect(Math.abs(p.score - r.before.find((b) => b.index === p.index)!.score), `index ${i}`).toBeLessThan(1e-3));
+});
+
+test('WebGPU: no tensor leak over 200 calls', async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, backend: 'webgpu' });
+    await client.ready();
+    const empty = await client.memory();
+    const model = await client.load('tiny-cnn');
+    const img = { data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const };
+    await model.classify(img);
+    const warm = await client.memory();
+    for (let i = 0; i < 200; i++) await model.classify({ ...img, data: img.data.slice() });
+    const after = await client.memory();
+    await model.dispose();
+    const disposed = await client.memory();
+    await client.dispose();
+    return { empty, warm, after, disposed };
+  }, registryUrl(registry));
+  expect(r.after.numTensors).toBe(r.warm.numTensors);
+  expect(r.disposed.numTensors).toBe(r.empty.numTensors);
+});
