@@ -113,6 +113,19 @@ export default defineConfig(({ command, mode }) => {
   // Dev server: the demo, cross-origin isolated.
   return {
     root: resolve(import.meta.dirname, 'demo'),
+    // Pre-bundle the worker's dependencies up front, so the first load does not trigger a re-optimisation reload.
+    optimizeDeps: {
+      include: [
+        'comlink',
+        'valibot',
+        '@tensorflow/tfjs-core',
+        '@tensorflow/tfjs-backend-cpu',
+        '@tensorflow/tfjs-backend-wasm',
+        '@tensorflow/tfjs-backend-webgpu',
+        '@tensorflow/tfjs-layers',
+        '@tensorflow/tfjs-converter',
+      ],
+    },
     server: { headers: ISOLATION_HEADERS, port: 5173, fs: { allow: [import.meta.dirname] } },
     preview: { headers: ISOLATION_HEADERS },
     worker: { format: 'es' },
