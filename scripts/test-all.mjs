@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: every test, in order — type checks, type-level API tests, unit tests
+ * (vitest), the build, the consumer app build, then the browser tests (Playwright,
+ * headless Chromium, with and without WebGPU). Stops at the first failing step and
+ * ends with one summary line: `webinfer: N passed, M failed`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+
+const steps = [
+  ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
+  ['type-level API tests', 'npm', ['run', '--silent', 'test:types']],
+  ['unit tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json']],
+  ['build', 'npm', ['run', '--silent', 'build']],
+  ['consumer app build', 'npm', ['run', '--silent', 'build:consumer']],
+  ['browser tests', 'npx', ['playwright', 'test']],
+];
+
+rmSync('test-results/unit.json', { force: true });
+rmSync('test-results/e2e.json', { force: true });
+const t0 = Date.now();
+let failedStep;
+let typeCounts = { passed: 0, failed: 0 };
+for (const [name, cmd, args] of steps) {
+  console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
+  const started = Date.now();
+  const r = spawnSync(cmd, args, { stdio: name === 'type-level API tests' ? ['inherit', 'pipe', 'inherit'] : 'inherit', env: process.env });
+  if (name === 'type-level API tests' && r.stdout) {
+    const out = r.stdout.toString();
+    process.stdout.write(out);
+    const m = /(\d+) passed, (\d+) failed/.exec(out);
+    if (m) typeCounts = { passed: Number(m[1]), failed: Number(m[2]) };
+  }
+  console.log(`=== ${name}: ${r.status === 0 ? 'ok' : `FAILED (exit ${r.status ?? r.signal})`} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (r.status !== 0) {
+    failedStep = name;
+    break;
+  }
+}
+
+function counts() {
+  let passed = typeCounts.passed;
+  let failed = typeCounts.failed;
+  if (existsSync('test-results/unit.json')) {
+    const u = JSON.parse(readFileSync('test-results/unit.json', 'utf8'));
+    passed += u.numPassedTests ?? 0;
+    failed += u.numFailedTests ?? 0;
+  }
+  if (existsSync('test-results/e2e.json')) {
+    const e = JSON.parse(readFileSync('test-results/e2e.json', 'utf8'));
+    passed += e.stats?.expected ?? 0;
+    failed += (e.stats?.unexpected ?? 0) + (e.stats?.flaky ?? 0);
+  }
+  return { passed, failed };
+}
+const { passed, failed } = counts();
+console.log(`\n${failedStep ? `step "${failedStep}" failed; ` : ''}all steps took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+console.log(`webinfer: ${passed} passed, ${failed + (failedStep && failed === 0 ? 1 : 0)} failed`);
+process.exit(failedStep ? 1 : 0);
