@@ -1,0 +1,3 @@
+// expect-error: TS2554 createClient() needs its options
+import { createClient } from '../../../src/index.js';
+createClient();
