@@ -28,7 +28,7 @@ export interface WebInferClient {
    * Pass `task` to get a typed handle; a model of another task fails with TaskMismatchError.
    */
   load<T extends TaskName>(ref: string, options: LoadOptions & { readonly task: T }): Promise<ModelsByTask[T]>;
-  load(ref: string, options?: LoadOptions): Promise<AnyModel>;
+  load(ref: string, options?: LoadOptions & { readonly task?: TaskName | undefined }): Promise<AnyModel>;
   /** Loads (once, then reuses) and classifies in one call. */
   classify(ref: string, image: ImageInput, options?: ClassifyOptions & Pick<LoadOptions, 'onProgress'>): Promise<Prediction[]>;
   /** Tensors and bytes held by tfjs in the worker. */

@@ -14,6 +14,7 @@
 export { createClient, type WebInferClient } from './client.js';
 export { Classifier } from './models/classifier.js';
 export type {
+  AdapterInfo,
   AnyModel,
   BackendInfo,
   BackendName,
@@ -46,5 +47,6 @@ export {
   TimeoutError,
   WorkerCrashedError,
   isWebInferError,
+  type AnyWebInferError,
 } from './errors/index.js';
 export { parseRef, type ModelRef } from './registry/refs.js';

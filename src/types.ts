@@ -1,11 +1,11 @@
 /**
  * Public types of webinfer's main-thread API.
  */
-import type { BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
+import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
 import type { ImageInput } from './image/to-wire.js';
 import type { RawPixels } from './image/limits.js';
 
-export type { BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
+export type { AdapterInfo, BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
 
 /** Options of {@link createClient}. Only `registry` is required. */
 export interface ClientOptions {

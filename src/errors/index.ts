@@ -12,4 +12,4 @@ export { RegistryUnavailableError } from './registry-unavailable.js';
 export { ManifestError } from './manifest.js';
 export { QuotaExceededError } from './quota-exceeded.js';
 export { ModelDisposedError } from './model-disposed.js';
-export { isWebInferError, serializeError, deserializeError, type SerializedError } from './serialize.js';
+export { isWebInferError, serializeError, deserializeError, type SerializedError, type AnyWebInferError } from './serialize.js';

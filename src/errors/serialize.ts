@@ -28,6 +28,12 @@ const CLASSES = {
   ModelDisposedError,
 } as const;
 
+/**
+ * Every concrete webinfer error, as a union discriminated by `name` and `code`:
+ * after `isWebInferError(e)`, checking `e.code === 'INTEGRITY'` narrows `e` to IntegrityError.
+ */
+export type AnyWebInferError = InstanceType<(typeof CLASSES)[keyof typeof CLASSES]>;
+
 /** The structured-clone-safe form of an error, as it crosses the worker boundary. */
 export interface SerializedError {
   readonly __webinfer: 1;
@@ -48,10 +54,11 @@ export interface SerializedError {
  * isWebInferError(new IntegrityError('bad', { file: 'a', expected: 'x', actual: 'y' })); // true
  * isWebInferError(new Error('x')); // false
  */
-export function isWebInferError(value: unknown): value is WebInferError {
+export function isWebInferError(value: unknown): value is AnyWebInferError {
   if (value instanceof WebInferError) return true;
   if (typeof value !== 'object' || value === null) return false;
-  const v = value as { name?: unknown; code?: unknown };
+  const v = value as { name?: unknown; code?: unknown; message?: unknown };
+  if (typeof v.message !== 'string' || !('fields' in value)) return false;
   // Own keys only: `'toString' in CLASSES` is true.
   return typeof v.name === 'string' && (Object.hasOwn(CLASSES, v.name) || v.name === 'WebInferError') && typeof v.code === 'string';
 }

@@ -185,12 +185,18 @@ describe('isWebInferError', () => {
     // What an error thrown in another realm looks like here: not our class, same name and code.
     class ForeignError extends Error {
       code = 'INTEGRITY';
+      get fields(): Record<string, unknown> {
+        return { file: 'a', expected: 'x', actual: 'y' };
+      }
     }
     const foreign = new ForeignError('bad hash');
     foreign.name = 'IntegrityError';
     expect(foreign).not.toBeInstanceOf(WebInferError);
     expect(isWebInferError(foreign)).toBe(true);
-    expect(isWebInferError({ name: 'ModelNotFoundError', code: 'MODEL_NOT_FOUND', message: 'x' })).toBe(true);
+    expect(isWebInferError({ name: 'ModelNotFoundError', code: 'MODEL_NOT_FOUND', message: 'x', fields: { model: 'm' } })).toBe(true);
+    // A look-alike without the promised shape (message, fields) is not one of ours.
+    expect(isWebInferError({ name: 'ModelNotFoundError', code: 'MODEL_NOT_FOUND', message: 'x' })).toBe(false);
+    expect(isWebInferError({ name: 'ModelNotFoundError', code: 'MODEL_NOT_FOUND', fields: {} })).toBe(false);
     expect(isWebInferError({ name: 'ModelNotFoundError' })).toBe(false);
     expect(isWebInferError({ name: 'NotOurs', code: 'X' })).toBe(false);
   });
@@ -198,7 +204,7 @@ describe('isWebInferError', () => {
   it('recognises an error made in a vm context', async () => {
     const vm = await import('node:vm');
     const ctx = vm.createContext({});
-    const e = vm.runInContext(`(() => { const e = new Error('nope'); e.name = 'TimeoutError'; e.code = 'TIMEOUT'; return e; })()`, ctx) as Error;
+    const e = vm.runInContext(`(() => { const e = new Error('nope'); e.name = 'TimeoutError'; e.code = 'TIMEOUT'; e.fields = { operation: 'x', timeoutMs: 1 }; return e; })()`, ctx) as Error;
     expect(e instanceof Error).toBe(false);
     expect(isWebInferError(e)).toBe(true);
   });
