@@ -21,7 +21,16 @@ export interface Servers {
   registry: TestServer;
 }
 
-export const test = base.extend<{ registry: TestServer; open: (opts?: { coi?: boolean; path?: string }) => Promise<Page> }, { servers: Servers }>({
+export interface OpenOptions {
+  /** Serve the page cross-origin isolated (COOP/COEP). */
+  coi?: boolean;
+  /** Page path on the server; default `/pages/dist.html`. */
+  path?: string;
+  /** A JS expression that becomes true when the page is ready; default `window.harnessReady === true`. */
+  ready?: string;
+}
+
+export const test = base.extend<{ registry: TestServer; open: (opts?: OpenOptions) => Promise<Page> }, { servers: Servers }>({
   servers: [
     async ({}, use) => {
       const servers = {
@@ -45,7 +54,8 @@ export const test = base.extend<{ registry: TestServer; open: (opts?: { coi?: bo
     await use(async (opts = {}) => {
       const server = opts.coi ? servers.isolated : servers.page;
       await page.goto(`${server.url}${opts.path ?? '/pages/dist.html'}`);
-      await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
+      if (opts.ready !== undefined) await page.waitForFunction(opts.ready);
+      else await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
       return page;
     });
     expect(errors, 'uncaught errors on the page').toEqual([]);
