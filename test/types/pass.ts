@@ -25,6 +25,8 @@ import {
   parseRef,
 } from '../../src/index.js';
 import type {
+  AdapterInfo,
+  AnyWebInferError,
   AnyModel,
   BackendInfo,
   BackendName,
@@ -269,6 +271,16 @@ export async function main(): Promise<void> {
       const fields: Record<string, unknown> = e.fields;
       const cause: unknown = e.cause;
       void [err, code, errName, message, fields, cause];
+      // The guard narrows to a union discriminated by `code` (and by `name`).
+      if (e.code === 'INTEGRITY') {
+        const narrowed: IntegrityError = e;
+        const expected: string = e.expected;
+        void [narrowed, expected];
+      }
+      if (e.name === 'TaskMismatchError') {
+        const actual: string = e.actual;
+        void actual;
+      }
     }
     if (e instanceof IntegrityError) {
       const file: string = e.file;
@@ -354,6 +366,13 @@ export async function main(): Promise<void> {
   const allRecognised: boolean = errors.every((x) => isWebInferError(x));
   const notOurs: boolean = isWebInferError(new Error('x')) || isWebInferError('text') || isWebInferError(undefined);
   void [asErrors, allRecognised, notOurs];
+
+  // load() accepts a task that may be undefined; AdapterInfo is exported.
+  const maybeTask: TaskName | undefined = Math.random() > 2 ? 'image-classification' : undefined;
+  const anyModel: AnyModel = await client.load('tiny-cnn', { task: maybeTask });
+  const adapter: AdapterInfo | undefined = client.backend?.adapter;
+  const someError: AnyWebInferError | undefined = undefined;
+  void [anyModel, adapter, someError];
 
   // --- dispose -------------------------------------------------------------------------------------------
   const disposedModel: void = await model.dispose();
