@@ -80,12 +80,33 @@ function canonicalWorkerUrl(): Plugin {
   };
 }
 
+/**
+ * tfjs starts each WASM thread from the source text of its threaded factory
+ * (`wasmFactoryThreadedSimd.toString()`), so that function must not depend on its closure.
+ * Emscripten's glue has `if(typeof _scriptDir !== "undefined" && _scriptDir){…}` on a closure
+ * variable; a minifier (ours, or the app's that re-bundles our worker chunk) rewrites it to
+ * `e!==void 0&&e` → ReferenceError in every pthread. In a worker `_scriptDir` is always
+ * undefined and webinfer passes every .wasm path explicitly, so the statement is dropped.
+ */
+function tfjsThreadedFactoryClosureFree(): Plugin {
+  const STMT = 'if(typeof _scriptDir !== "undefined" && _scriptDir){scriptDirectory=_scriptDir}';
+  return {
+    name: 'webinfer:tfjs-threaded-factory',
+    transform(code, id) {
+      if (!/tfjs-backend-wasm[\\/]wasm-out[\\/]tfjs-backend-wasm-threaded-simd\.js$/.test(id)) return null;
+      if (!code.includes(STMT)) this.error('the tfjs threaded-SIMD glue changed: re-check the _scriptDir patch');
+      return { code: code.replace(STMT, ''), map: null };
+    },
+  };
+}
+
 export default defineConfig(({ command, mode }) => {
   if (command === 'build' && mode === 'production') {
     return {
       build: {
         outDir: 'dist',
-        emptyOutDir: false,
+        // `npm run build` builds the library first, then types and Node tools into dist/.
+        emptyOutDir: true,
         target: 'es2022',
         sourcemap: true,
         minify: false,
@@ -96,8 +117,8 @@ export default defineConfig(({ command, mode }) => {
       plugins: [canonicalWorkerUrl()],
       worker: {
         format: 'es',
-        plugins: () => [wasmAssets()],
-        rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: { compress: false, mangle: true, codegen: { removeWhitespace: true } } } },
+        plugins: () => [wasmAssets(), tfjsThreadedFactoryClosureFree()],
+        rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true, sourcemap: false } },
       },
     };
   }
@@ -107,7 +128,7 @@ export default defineConfig(({ command, mode }) => {
       root: resolve(import.meta.dirname, 'test/e2e/pages'),
       base: './',
       build: { outDir: resolve(import.meta.dirname, 'test/.harness-dist'), emptyOutDir: true, target: 'es2022', sourcemap: true },
-      worker: { format: 'es' },
+      worker: { format: 'es', plugins: () => [tfjsThreadedFactoryClosureFree()] },
     };
   }
   // Dev server: the demo, cross-origin isolated.
@@ -128,7 +149,7 @@ export default defineConfig(({ command, mode }) => {
     },
     server: { headers: ISOLATION_HEADERS, port: 5173, fs: { allow: [import.meta.dirname] } },
     preview: { headers: ISOLATION_HEADERS },
-    worker: { format: 'es' },
+    worker: { format: 'es', plugins: () => [tfjsThreadedFactoryClosureFree()] },
     build: { outDir: resolve(import.meta.dirname, 'dist-demo'), target: 'es2022' },
   };
 });

@@ -80,15 +80,8 @@ test.describe('the packed package in a Vite app', () => {
   });
 
   test('cross-origin isolated: WASM threads on, the threaded-SIMD binary from the app\'s assets', async ({ open, registry, servers }) => {
-    // KNOWN BUG in the library build, found by this test. tfjs starts every WASM pthread from
-    // `wasmFactoryThreadedSimd.toString()`, so that function must not use its closure. The app's
-    // minifier (Vite's default build, compress on) turns emscripten's
-    // `typeof _scriptDir !== "undefined" && _scriptDir` into `e !== void 0 && e`: a ReferenceError in
-    // each pthread worker, and classify() fails with WorkerCrashedError. Fix: a worker-build transform
-    // in vite.config.ts that drops that statement from
-    // @tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js (verified to make this
-    // test pass, even with the library's worker chunk fully minified). Delete this line once it lands.
-    test.fail(true, 'the consumer\'s minifier breaks tfjs\'s threaded WASM factory (see comment)');
+    // Regression test: the app's minifier once broke tfjs's threaded WASM factory (a ReferenceError in
+    // every pthread); see tfjsThreadedFactoryClosureFree in vite.config.ts.
     const reference = await tinyCnnReference(pattern(28, 28, 1), 1);
     const page = await open({ coi: true, path: consumerPath(registryUrl(registry)), ready: READY });
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
