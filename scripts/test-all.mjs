@@ -11,13 +11,13 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 const steps = [
   ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
   ['type-level API tests', 'npm', ['run', '--silent', 'test:types']],
-  ['unit tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=test-results/unit.json']],
+  ['unit tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=.tmp/reports/unit.json']],
   ['build', 'npm', ['run', '--silent', 'build']],
   ['consumer app build', 'npm', ['run', '--silent', 'build:consumer']],
   ['browser tests', 'npx', ['playwright', 'test']],
 ];
 
-rmSync('test-results/unit.json', { force: true });
+rmSync('.tmp/reports/unit.json', { force: true });
 rmSync('test-results/e2e.json', { force: true });
 const t0 = Date.now();
 let failedStep;
@@ -42,8 +42,8 @@ for (const [name, cmd, args] of steps) {
 function counts() {
   let passed = typeCounts.passed;
   let failed = typeCounts.failed;
-  if (existsSync('test-results/unit.json')) {
-    const u = JSON.parse(readFileSync('test-results/unit.json', 'utf8'));
+  if (existsSync('.tmp/reports/unit.json')) {
+    const u = JSON.parse(readFileSync('.tmp/reports/unit.json', 'utf8'));
     passed += u.numPassedTests ?? 0;
     failed += u.numFailedTests ?? 0;
   }
