@@ -108,7 +108,10 @@ async function readBody(res: Response, url: string, signal: AbortSignal, onBytes
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let loaded = 0;
-  let exact: Uint8Array | undefined = expectedSize !== undefined ? new Uint8Array(expectedSize) : undefined;
+  const exact: Uint8Array | undefined = expectedSize !== undefined ? new Uint8Array(expectedSize) : undefined;
+  // Do not rely on the platform to error a pending read on abort: cancel it ourselves.
+  const onAbort = (): void => void reader.cancel().catch(() => undefined);
+  signal.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
       if (signal.aborted) throw new DOMException('aborted', 'AbortError');
@@ -126,7 +129,9 @@ async function readBody(res: Response, url: string, signal: AbortSignal, onBytes
       loaded += value.byteLength;
       onBytes(loaded);
     }
+    if (signal.aborted) throw new DOMException('aborted', 'AbortError');
   } finally {
+    signal.removeEventListener('abort', onAbort);
     reader.releaseLock();
   }
   if (exact) return loaded === exact.byteLength ? exact : exact.subarray(0, loaded);

@@ -14,6 +14,15 @@ export interface Runnable {
   dispose(): void;
 }
 
+/** The first output of a model; any others are disposed. */
+function firstOutput(y: tf.Tensor | tf.Tensor[], model: string): tf.Tensor {
+  if (!Array.isArray(y)) return y;
+  const [first, ...rest] = y;
+  rest.forEach((t) => t.dispose());
+  if (!first) throw new ManifestError('model produced no output', { url: model, issues: ['no output'] });
+  return first;
+}
+
 export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
   const { manifest } = loaded;
   const handler = verifiedIOHandler(loaded);
@@ -22,14 +31,7 @@ export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
       const model: LayersModel = await loadLayersModel(handler);
       return {
         run: async (x) => {
-          const y = model.predict(x);
-          if (Array.isArray(y)) {
-            const [first, ...rest] = y;
-            rest.forEach((t) => t.dispose());
-            if (!first) throw new ManifestError('model produced no output', { url: manifest.id, issues: ['no output'] });
-            return first;
-          }
-          return y;
+          return firstOutput(model.predict(x), manifest.id);
         },
         dispose: () => model.dispose(),
       };
@@ -52,13 +54,7 @@ export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
           } else {
             y = outputName ? await model.executeAsync(x, outputName) : await model.executeAsync(x);
           }
-          if (Array.isArray(y)) {
-            const [first, ...rest] = y;
-            rest.forEach((t) => t.dispose());
-            if (!first) throw new ManifestError('model produced no output', { url: manifest.id, issues: ['no output'] });
-            return first;
-          }
-          return y;
+          return firstOutput(y, manifest.id);
         },
         dispose: () => model.dispose(),
       };

@@ -1,0 +1,145 @@
+/**
+ * The worker's HTTP and cache layers, in Node with a scripted fetch and an
+ * in-memory Cache API: retries and backoff, 404s, stalls, size limits, abort,
+ * quota, corrupted cache entries.
+ */
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fetchBytes, NotFound } from '../../workers/net.js';
+import { ModelStore } from '../../workers/store.js';
+
+const opts = { retries: 2, timeoutMs: 200 };
+const never = new AbortController().signal;
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+function scripted(...answers: Array<() => Response | Promise<Response>>) {
+  const calls: string[] = [];
+  vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+    calls.push(url);
+    const next = answers.shift();
+    if (!next) throw new Error('unexpected fetch');
+    if (init?.signal?.aborted) throw new DOMException('aborted', 'AbortError');
+    return next();
+  });
+  return calls;
+}
+
+describe('fetchBytes', () => {
+  it('retries network errors and 5xx, then succeeds', async () => {
+    const calls = scripted(
+      () => Promise.reject(new TypeError('Failed to fetch')),
+      () => new Response('busy', { status: 503 }),
+      () => new Response(new Uint8Array([1, 2, 3])),
+    );
+    const seen: number[] = [];
+    const bytes = await fetchBytes('http://r/x', opts, never, (n) => seen.push(n));
+    expect(Array.from(bytes)).toEqual([1, 2, 3]);
+    expect(calls).toHaveLength(3);
+    expect(seen.at(-1)).toBe(3);
+  });
+
+  it('gives up after the bounded number of retries with RegistryUnavailableError (status kept)', async () => {
+    const calls = scripted(
+      () => new Response('', { status: 502 }),
+      () => new Response('', { status: 502 }),
+      () => new Response('', { status: 502 }),
+    );
+    await expect(fetchBytes('http://r/x', opts, never)).rejects.toMatchObject({ name: 'RegistryUnavailableError', fields: { url: 'http://r/x', status: 502 } });
+    expect(calls).toHaveLength(3);
+  });
+
+  it('does not retry a 404 (NotFound) or a 403 (RegistryUnavailableError with status)', async () => {
+    scripted(() => new Response('', { status: 404 }));
+    await expect(fetchBytes('http://r/a', opts, never)).rejects.toBeInstanceOf(NotFound);
+    const calls = scripted(() => new Response('', { status: 403 }));
+    await expect(fetchBytes('http://r/b', opts, never)).rejects.toMatchObject({ name: 'RegistryUnavailableError', fields: { status: 403 } });
+    expect(calls).toHaveLength(1);
+  });
+
+  it('a body longer than the expected size is an IntegrityError, not a memory bomb', async () => {
+    scripted(() => new Response(new Uint8Array(100)));
+    await expect(fetchBytes('http://r/x', opts, never, undefined, 10)).rejects.toMatchObject({ name: 'IntegrityError' });
+  });
+
+  it('a stalled body is aborted after timeoutMs and retried', async () => {
+    const stalled = () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new Uint8Array([1]));
+            // …and never another byte.
+          },
+        }),
+      );
+    const calls = scripted(stalled, () => new Response(new Uint8Array([9, 9])));
+    const t0 = Date.now();
+    const bytes = await fetchBytes('http://r/x', { retries: 1, timeoutMs: 150 }, never);
+    expect(Array.from(bytes)).toEqual([9, 9]);
+    expect(calls).toHaveLength(2);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+  });
+
+  it('the caller\'s abort wins at once, as our AbortError', async () => {
+    scripted(() => Promise.reject(new TypeError('down')), () => new Response('x'));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 20);
+    await expect(fetchBytes('http://r/x', { retries: 5, timeoutMs: 1000 }, ac.signal)).rejects.toMatchObject({ name: 'AbortError', code: 'ABORTED' });
+  });
+});
+
+/** A minimal in-memory Cache API. */
+class MemoryCache {
+  readonly map = new Map<string, ArrayBuffer>();
+  quota = Infinity;
+  async match(key: string): Promise<Response | undefined> {
+    const b = this.map.get(key);
+    return b ? new Response(b.slice(0)) : undefined;
+  }
+  async put(key: string, res: Response): Promise<void> {
+    const b = await res.arrayBuffer();
+    const used = [...this.map.values()].reduce((s, x) => s + x.byteLength, 0);
+    if (used + b.byteLength > this.quota) throw new DOMException('quota', 'QuotaExceededError');
+    this.map.set(key, b);
+  }
+  async delete(key: string): Promise<boolean> {
+    return this.map.delete(key);
+  }
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+describe('ModelStore', () => {
+  it('stores and returns verified blobs; a corrupted entry is dropped', async () => {
+    const cache = new MemoryCache();
+    vi.stubGlobal('caches', { open: async () => cache });
+    const store = new ModelStore('t');
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    expect(await store.putBlob(sha(bytes), bytes)).toBe(true);
+    expect(Array.from((await store.getBlob(sha(bytes), 4))!)).toEqual([1, 2, 3, 4]);
+    const key = [...cache.map.keys()][0]!;
+    cache.map.set(key, new Uint8Array([1, 2, 3, 5]).buffer);
+    expect(await store.getBlob(sha(bytes), 4)).toBeUndefined();
+    expect(cache.map.has(key)).toBe(false);
+  });
+
+  it('a full quota is a QuotaExceededError and leaves nothing half-stored', async () => {
+    const cache = new MemoryCache();
+    cache.quota = 3;
+    vi.stubGlobal('caches', { open: async () => cache });
+    const store = new ModelStore('t');
+    const bytes = new Uint8Array([1, 2, 3, 4]);
+    await expect(store.putBlob(sha(bytes), bytes)).rejects.toMatchObject({ name: 'QuotaExceededError', fields: { bytes: 4 } });
+    expect(cache.map.size).toBe(0);
+  });
+
+  it('runs without a Cache API (returns nothing, stores nothing)', async () => {
+    vi.stubGlobal('caches', undefined);
+    const store = new ModelStore('t');
+    expect(await store.available()).toBe(false);
+    expect(await store.putBlob('0'.repeat(64), new Uint8Array(1))).toBe(false);
+    expect(await store.getDoc('http://x')).toBeUndefined();
+  });
+});

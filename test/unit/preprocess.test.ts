@@ -1,0 +1,103 @@
+/**
+ * Pre-processing maths of image classification, on tfjs's CPU backend in Node,
+ * checked against hand-computed values.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { check, ImagePreprocess } from '../../src/registry/schema.js';
+import { preprocess, softmax, topPredictions } from '../../workers/tasks/image-classification.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const pp = (over: Record<string, unknown>): ImagePreprocess => {
+  const r = check(ImagePreprocess, { width: 2, height: 2, channels: 1, ...over });
+  if (!r.ok) throw new Error(r.issues.join('; '));
+  return r.value;
+};
+
+describe('preprocess', () => {
+  it('gray input, default scale 1/255: values divided by 255, shape [1, H, W, 1]', () => {
+    const t = preprocess({ data: new Uint8Array([0, 51, 102, 255]), width: 2, height: 2, channels: 1 }, pp({}));
+    expect(t.shape).toEqual([1, 2, 2, 1]);
+    expect(Array.from(t.dataSync())).toEqual([0, 0.2, 0.4, 1].map((v) => expect.closeTo(v, 6)));
+    t.dispose();
+  });
+
+  it('RGBA to grayscale uses the manifest weights and ignores alpha', () => {
+    const data = new Uint8Array([255, 0, 0, 7, 0, 255, 0, 99, 0, 0, 255, 255, 10, 20, 30, 0]);
+    const t = preprocess({ data, width: 2, height: 2, channels: 4 }, pp({ scale: 1, grayWeights: [0.299, 0.587, 0.114] }));
+    const expected = [255 * 0.299, 255 * 0.587, 255 * 0.114, 10 * 0.299 + 20 * 0.587 + 30 * 0.114];
+    Array.from(t.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 3));
+    t.dispose();
+  });
+
+  it('per-channel mean/std on RGB, and NCHW layout', () => {
+    // 1×2 image, RGB: pixel0 = (10, 20, 30), pixel1 = (40, 50, 60)
+    const data = new Uint8Array([10, 20, 30, 40, 50, 60]);
+    const p = pp({ width: 2, height: 1, channels: 3, scale: 1, mean: [10, 20, 30], std: [2, 4, 5], layout: 'nchw' });
+    const t = preprocess({ data, width: 2, height: 1, channels: 3 }, p);
+    expect(t.shape).toEqual([1, 3, 1, 2]);
+    // channel-major: R(p0, p1), G(p0, p1), B(p0, p1)
+    expect(Array.from(t.dataSync())).toEqual([0, 15, 0, 7.5, 0, 6]);
+    t.dispose();
+  });
+
+  it('gray input to a 3-channel model is replicated; RGBA drops alpha', () => {
+    const g = preprocess({ data: new Uint8Array([1, 2, 3, 4]), width: 2, height: 2, channels: 1 }, pp({ channels: 3, scale: 1 }));
+    expect(Array.from(g.dataSync())).toEqual([1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4]);
+    const rgba = preprocess({ data: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]), width: 2, height: 2, channels: 4 }, pp({ channels: 3, scale: 1 }));
+    expect(Array.from(rgba.dataSync())).toEqual([1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15]);
+    g.dispose();
+    rgba.dispose();
+  });
+
+  it('resizes with bilinear interpolation (a constant image stays constant; a 4×4 → 2×2 matches tf.image)', () => {
+    const constant = preprocess({ data: new Uint8Array(16).fill(100), width: 4, height: 4, channels: 1 }, pp({ scale: 1 }));
+    expect(constant.shape).toEqual([1, 2, 2, 1]);
+    expect(Array.from(constant.dataSync())).toEqual([100, 100, 100, 100]);
+    const ramp = Uint8Array.from({ length: 16 }, (_, i) => i * 10);
+    const got = preprocess({ data: ramp, width: 4, height: 4, channels: 1 }, pp({ scale: 1 }));
+    // align_corners=false, half_pixel_centers=false: output (i, j) samples input (2i, 2j).
+    expect(Array.from(got.dataSync())).toEqual([0, 20, 80, 100]);
+    constant.dispose();
+    got.dispose();
+  });
+
+  it('Float32 pixels are in the same 0–255 units as bytes', () => {
+    const a = preprocess({ data: new Float32Array([0, 127.5, 255, 51]), width: 2, height: 2, channels: 1 }, pp({}));
+    expect(Array.from(a.dataSync())).toEqual([0, 0.5, 1, 0.2].map((v) => expect.closeTo(v, 6)));
+    a.dispose();
+  });
+
+  it('leaks no tensors', () => {
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 10; i++) preprocess({ data: new Uint8Array(64 * 4), width: 8, height: 8, channels: 4 }, pp({ channels: 3, mean: [1, 2, 3], std: [2, 2, 2] })).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('softmax and top-k', () => {
+  it('softmax is stable for large logits and sums to 1', () => {
+    const p = softmax([1000, 1001, 1002]);
+    expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(p[2]! / p[1]!).toBeCloseTo(Math.E, 10);
+  });
+
+  it('topPredictions sorts best first, ties by index, caps at the label count', () => {
+    const top = topPredictions([0.1, 0.4, 0.1, 0.4], ['a', 'b', 'c', 'd'], 10, 'probabilities');
+    expect(top.map((p) => p.label)).toEqual(['b', 'd', 'a', 'c']);
+    expect(top[0]).toEqual({ label: 'b', index: 1, score: 0.4 });
+  });
+
+  it('logits are turned into probabilities', () => {
+    const top = topPredictions([0, Math.log(3)], ['x', 'y'], 1, 'logits');
+    expect(top).toEqual([{ label: 'y', index: 1, score: expect.closeTo(0.75, 12) }]);
+  });
+
+  it('a label/output size mismatch is a ManifestError', () => {
+    expect(() => topPredictions([0.5, 0.5], ['only-one'], 1, 'probabilities')).toThrowError(expect.objectContaining({ name: 'ManifestError' }));
+  });
+});
