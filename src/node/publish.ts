@@ -48,6 +48,10 @@ export interface PublishOptions {
   /** Timestamp of the publication (tests). Default: now. */
   now?: Date;
   lock?: LockOptions;
+  /** Mark a new model private (reads need a `read` token on the service; `export` leaves it out). */
+  private?: boolean;
+  /** Called (and awaited) at each step: hashing, every chunk of every blob, commit. */
+  onProgress?: (p: PublishProgress) => void | Promise<void>;
 }
 
 export interface PublishResult {
@@ -207,25 +211,58 @@ export function highestLive(versions: readonly VersionEntry[]): string | undefin
     .at(-1);
 }
 
+/** Progress of a publication, for progress bars (and crash tests): awaited before the step goes on. */
+export type PublishProgress =
+  | { phase: 'hash'; file: string }
+  | { phase: 'blob'; file: string; sha256: string; loaded: number; total: number }
+  | { phase: 'commit'; id: string; version: string };
+
+/** A version ready to be stored: its manifest (validated) and the local files behind its blobs. */
+export interface PreparedVersion {
+  id: string;
+  version: string;
+  aliases: string[];
+  now: string;
+  /** The manifest document as it will be written (stable key order). */
+  doc: Record<string, unknown>;
+  manifest: Manifest;
+  /** Every file with its local path, size and hash. */
+  files: Array<FileEntry & { abs: string }>;
+}
+
+/** Options of {@link commitVersion}. */
+export interface CommitOptions {
+  aliases?: string[];
+  /** Timestamp of the publication. Default: now. */
+  now?: string;
+  /** On the first version of a model: mark the model private (its reads need a `read` token on the service). */
+  private?: boolean;
+  lock?: LockOptions;
+}
+
+function assertAliases(aliases: readonly string[]): void {
+  for (const a of aliases) {
+    if (!ALIAS_RE.test(a)) throw new RegistryStoreError(`invalid alias "${a}" (lower-case letter first, then letters, digits, '-')`, 'INVALID');
+  }
+}
+
 /**
- * Publishes a model directory as `id@version`: hashes and stores every file as a blob,
- * writes the (immutable) manifest, then updates the model's index and the catalogue
- * under the registry lock. Re-publishing an existing version is refused and changes nothing.
+ * Reads a model directory and its card, hashes every file and builds the validated manifest of
+ * `id@version`. Writes nothing. Shared by a local publish and a publish to a remote registry.
  */
-export async function publish(opts: PublishOptions): Promise<PublishResult> {
+export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promise<PreparedVersion> {
   const { id, version } = opts;
   assertId(id);
   assertVersion(version);
   const aliases = [...new Set(opts.aliases ?? [])];
-  for (const a of aliases) {
-    if (!ALIAS_RE.test(a)) throw new RegistryStoreError(`invalid alias "${a}" (lower-case letter first, then letters, digits, '-')`, 'INVALID');
-  }
+  assertAliases(aliases);
   const now = (opts.now ?? new Date()).toISOString();
   const card = await loadCard(opts.card);
   const model = await readModelDir(opts.modelDir, opts.entry);
   if (card.format !== undefined && card.format !== model.format) {
     throw new RegistryStoreError(`card says format "${String(card.format)}" but ${model.entry} is ${model.format}`, 'INVALID');
   }
+  for (const f of model.files) await opts.onProgress?.({ phase: 'hash', file: f.path });
   const files = await describeFiles(model.files);
 
   const { format: _cardFormat, ...cardRest } = card;
@@ -251,39 +288,96 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
   if (!checked.ok || issues.length > 0) {
     throw new RegistryStoreError(`manifest for ${id}@${version} is invalid: ${issues.join('; ')}`, 'INVALID');
   }
-  const manifest = checked.value;
-
-  const store = new RegistryStore(opts.root);
-  const exists = (): Promise<boolean> => store.exists(paths.manifest(id, version));
-  const refuse = (): RegistryStoreError =>
-    new RegistryStoreError(`${id}@${version} is already published; versions are immutable, publish a new version`, 'EXISTS');
-  const checkIndex = (index: ModelIndex | undefined): void => {
-    if (index?.versions.some((e) => e.version === version)) throw refuse();
-    if (index && index.task !== manifest.task) {
-      throw new RegistryStoreError(`${id} is a ${index.task} model; cannot publish ${version} as ${manifest.task}`, 'CONFLICT');
-    }
+  return {
+    id,
+    version,
+    aliases,
+    now,
+    doc,
+    manifest: checked.value,
+    files: files.map((f, i) => ({ ...f, abs: model.files[i]!.abs })),
   };
-  // Early, lock-free checks so that a refused publish writes nothing at all (not even blobs).
-  if (await exists()) throw refuse();
-  checkIndex(await store.readIndex(id));
+}
 
-  const written: string[] = [];
-  for (const f of model.files) {
-    const expected = files.find((e) => e.path === f.path)!;
-    const had = await store.exists(paths.blob(expected.sha256));
-    const put = await store.putBlobFile(f.abs);
-    if (put.sha256 !== expected.sha256 || put.size !== expected.size) {
-      throw new RegistryStoreError(`${f.abs} changed while publishing`, 'CONFLICT');
-    }
-    if (!had) written.push(paths.blob(put.sha256));
+const refuseExisting = (id: string, version: string): RegistryStoreError =>
+  new RegistryStoreError(`${id}@${version} is already published; versions are immutable, publish a new version`, 'EXISTS');
+
+/** Throws when `index` already has `version` or is for another task. */
+function checkIndexFor(index: ModelIndex | undefined, manifest: Manifest): void {
+  if (index?.versions.some((e) => e.version === manifest.version)) throw refuseExisting(manifest.id, manifest.version);
+  if (index && index.task !== manifest.task) {
+    throw new RegistryStoreError(`${manifest.id} is a ${index.task} model; cannot publish ${manifest.version} as ${manifest.task}`, 'CONFLICT');
   }
+}
 
+/** Lock-free early checks, so that a refused publish writes nothing at all (not even blobs). */
+export async function checkPublishable(store: RegistryStore, manifest: Manifest): Promise<void> {
+  if (await store.exists(paths.manifest(manifest.id, manifest.version))) throw refuseExisting(manifest.id, manifest.version);
+  checkIndexFor(await store.readIndex(manifest.id), manifest);
+}
+
+const byKey = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/**
+ * Writes the catalogue entry of a model from its index (under the lock): the catalogue is a copy of
+ * every index's aliases and live versions. Private models are listed too (the service filters them).
+ */
+export async function writeCatalogEntry(store: RegistryStore, index: ModelIndex): Promise<void> {
+  const catalog = (await store.readCatalog()) ?? { schema: 'webinfer.catalog/v1' as const, models: [] };
+  const entry: CatalogEntry & { private?: boolean } = {
+    id: index.id,
+    task: index.task,
+    ...(index.description !== undefined ? { description: index.description } : {}),
+    aliases: index.aliases,
+    versions: index.versions.filter((e) => !e.yanked).map((e) => e.version),
+    ...((index as { private?: unknown }).private === true ? { private: true } : {}),
+  };
+  const prev = catalog.models.find((m) => m.id === index.id);
+  const models = [...catalog.models.filter((m) => m.id !== index.id), prev ? { ...prev, ...entry } : entry].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+  const catalogDoc = { ...catalog, schema: 'webinfer.catalog/v1' as const, models };
+  const cat = check(Catalog, catalogDoc);
+  if (!cat.ok) throw new RegistryStoreError(`catalogue would be invalid: ${cat.issues.join('; ')}`, 'INVALID');
+  await store.writeJsonAtomic(paths.catalog(), catalogDoc);
+}
+
+/**
+ * Commits a version whose blobs are already in the store: under the lock, re-checks that the
+ * version is new and that every blob it references exists (code `MISSING_BLOBS` otherwise), then
+ * writes the manifest (exclusively), the model index and the catalogue, in that order.
+ */
+export async function commitVersion(
+  store: RegistryStore,
+  doc: Record<string, unknown>,
+  opts: CommitOptions = {},
+): Promise<{ manifest: Manifest; index: ModelIndex; written: string[] }> {
+  const checked = check(Manifest, doc);
+  const issues = checked.ok ? manifestProblems(checked.value) : checked.issues;
+  if (!checked.ok || issues.length > 0) {
+    throw new RegistryStoreError(`manifest is invalid: ${issues.join('; ')}`, 'INVALID');
+  }
+  const manifest = checked.value;
+  const { id, version } = manifest;
+  const aliases = [...new Set(opts.aliases ?? [])];
+  assertAliases(aliases);
+  const now = opts.now ?? new Date().toISOString();
   return store.withLock(async () => {
+    // Under the lock, so that gc (which holds it too) cannot remove a blob between this check and the manifest.
+    const missing: string[] = [];
+    for (const variant of Object.values(manifest.variants)) {
+      for (const f of (variant as { files: FileEntry[] }).files) {
+        if (!(await store.hasBlob(f.sha256, f.size))) missing.push(`${f.path} (${f.sha256})`);
+      }
+    }
+    if (missing.length > 0) {
+      throw new RegistryStoreError(`${id}@${version} references blobs that are not in the registry: ${missing.join(', ')}`, 'MISSING_BLOBS');
+    }
     const before = await store.readIndex(id);
-    if (await exists()) throw refuse();
-    checkIndex(before);
+    if (await store.exists(paths.manifest(id, version))) throw refuseExisting(id, version);
+    checkIndexFor(before, manifest);
 
-    const size = files.reduce((s, f) => s + f.size, 0);
+    const size = manifest.variants.float32.files.reduce((s, f) => s + f.size, 0);
     const versions: VersionEntry[] = [...(before?.versions ?? []), { version, publishedAt: now, yanked: false, size }].sort((a, b) =>
       compareSemver(a.version, b.version),
     );
@@ -299,8 +393,6 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     const latest = highestLive(versions);
     if (latest !== undefined) setAlias('latest', latest);
 
-    const sortedAliases = Object.fromEntries(Object.entries(aliasMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const sortedHistory = Object.fromEntries(Object.entries(history).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const description = latest === version || before === undefined ? (manifest.description ?? before?.description) : before.description;
     const indexDoc = {
       ...(before ?? {}),
@@ -308,34 +400,48 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       id,
       task: manifest.task,
       ...(description !== undefined ? { description } : {}),
+      ...(before === undefined && opts.private ? { private: true } : {}),
       versions,
-      aliases: sortedAliases,
-      history: sortedHistory,
+      aliases: byKey(aliasMap),
+      history: byKey(history),
     };
     const idx = check(ModelIndex, indexDoc);
     if (!idx.ok) throw new RegistryStoreError(`index of ${id} would be invalid: ${idx.issues.join('; ')}`, 'INVALID');
 
-    const catalog = (await store.readCatalog()) ?? { schema: 'webinfer.catalog/v1' as const, models: [] };
-    const entry: CatalogEntry = {
-      id,
-      task: manifest.task,
-      ...(description !== undefined ? { description } : {}),
-      aliases: sortedAliases,
-      versions: versions.filter((e) => !e.yanked).map((e) => e.version),
-    };
-    const prev = catalog.models.find((m) => m.id === id);
-    const models = [...catalog.models.filter((m) => m.id !== id), prev ? { ...prev, ...entry } : entry].sort((a, b) =>
-      a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
-    );
-    const catalogDoc = { ...catalog, schema: 'webinfer.catalog/v1' as const, models };
-    const cat = check(Catalog, catalogDoc);
-    if (!cat.ok) throw new RegistryStoreError(`catalogue would be invalid: ${cat.issues.join('; ')}`, 'INVALID');
-
     // Manifest first (exclusive), then the documents that point at it.
     await store.createJsonExclusive(paths.manifest(id, version), doc);
     await store.writeJsonAtomic(paths.index(id), indexDoc);
-    await store.writeJsonAtomic(paths.catalog(), catalogDoc);
-    written.push(paths.manifest(id, version), paths.index(id), paths.catalog());
-    return { id, version, manifest, index: idx.value, written };
+    await writeCatalogEntry(store, idx.value);
+    return { manifest, index: idx.value, written: [paths.manifest(id, version), paths.index(id), paths.catalog()] };
   }, opts.lock);
+}
+
+/**
+ * Publishes a model directory as `id@version`: hashes and stores every file as a blob,
+ * writes the (immutable) manifest, then updates the model's index and the catalogue
+ * under the registry lock. Re-publishing an existing version is refused and changes nothing.
+ */
+export async function publish(opts: PublishOptions): Promise<PublishResult> {
+  const prepared = await prepareVersion(opts);
+  const { id, version, manifest } = prepared;
+  const store = new RegistryStore(opts.root);
+  await checkPublishable(store, manifest);
+
+  const written: string[] = [];
+  for (const f of prepared.files) {
+    const had = await store.exists(paths.blob(f.sha256));
+    const put = await store.putBlobFile(f.abs, opts.onProgress && ((loaded) => opts.onProgress!({ phase: 'blob', file: f.path, sha256: f.sha256, loaded, total: f.size })));
+    if (put.sha256 !== f.sha256 || put.size !== f.size) {
+      throw new RegistryStoreError(`${f.abs} changed while publishing`, 'CONFLICT');
+    }
+    if (!had) written.push(paths.blob(put.sha256));
+  }
+  await opts.onProgress?.({ phase: 'commit', id, version });
+  const r = await commitVersion(store, prepared.doc, {
+    aliases: prepared.aliases,
+    now: prepared.now,
+    ...(opts.private !== undefined ? { private: opts.private } : {}),
+    ...(opts.lock ? { lock: opts.lock } : {}),
+  });
+  return { id, version, manifest: r.manifest, index: r.index, written: [...written, ...r.written] };
 }

@@ -17,12 +17,44 @@ import * as path from 'node:path';
 import { Catalog, check, Manifest, ModelIndex, MODEL_ID_RE, SEMVER_RE, type Checked } from '../registry/schema.js';
 import { paths } from '../registry/refs.js';
 
+/** The stable codes of {@link RegistryStoreError}. */
+export type RegistryStoreErrorCode =
+  | 'EXISTS'
+  | 'INVALID'
+  | 'LOCKED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  /** A manifest references blobs the registry does not have. */
+  | 'MISSING_BLOBS'
+  /** Uploaded bytes do not hash to the announced SHA-256. */
+  | 'HASH_MISMATCH'
+  /** An upload is larger than allowed. */
+  | 'TOO_LARGE'
+  /** An upload stalled (no byte for too long). */
+  | 'TIMEOUT'
+  /** An optimistic-concurrency check failed (the document changed meanwhile). */
+  | 'PRECONDITION';
+
+/** Options of {@link RegistryStore.putBlobStream}. */
+export interface PutBlobOptions {
+  /** The hash the bytes must have; a mismatch (`HASH_MISMATCH`) stores nothing. */
+  expectedSha256?: string;
+  /** The size the bytes must have (e.g. Content-Length). */
+  expectedSize?: number;
+  /** Refuse (`TOO_LARGE`) beyond this many bytes. */
+  maxBytes?: number;
+  /** Refuse (`TIMEOUT`) when no chunk arrives for this long (ms). */
+  stallMs?: number;
+  /** Called (and awaited) after every chunk is written, with the bytes so far. */
+  onChunk?: (loaded: number) => void | Promise<void>;
+}
+
 /** An error of the Node registry tools, with a stable `code`. */
 export class RegistryStoreError extends Error {
   override name = 'RegistryStoreError';
   constructor(
     message: string,
-    readonly code: 'EXISTS' | 'INVALID' | 'LOCKED' | 'NOT_FOUND' | 'CONFLICT',
+    readonly code: RegistryStoreErrorCode,
     options?: { cause?: unknown },
   ) {
     super(message, options);
@@ -187,23 +219,50 @@ export class RegistryStore {
    * Copies a file into the blob store under its SHA-256, hashing while copying.
    * A blob that is already there with the right size is left alone.
    */
-  async putBlobFile(file: string): Promise<{ sha256: string; size: number }> {
+  async putBlobFile(file: string, onChunk?: (loaded: number) => void | Promise<void>): Promise<{ sha256: string; size: number }> {
+    return this.putBlobStream(createReadStream(file), onChunk ? { onChunk } : {});
+  }
+
+  /**
+   * Streams bytes into the blob store: to a temp file (`.tmp-blob-*`, never served) while
+   * hashing, then fsync and rename to `v1/blobs/sha256/{hash}`. Never buffers the whole body.
+   * With `expectedSha256`/`expectedSize`, a mismatch stores nothing (`HASH_MISMATCH`, `INVALID`);
+   * `maxBytes` and `stallMs` bound the upload (`TOO_LARGE`, `TIMEOUT`). On any failure the temp
+   * file is removed (a killed process leaves it for {@link gc}).
+   */
+  async putBlobStream(source: AsyncIterable<Uint8Array>, opts: PutBlobOptions = {}): Promise<{ sha256: string; size: number; created: boolean }> {
     const dir = path.dirname(this.abs(paths.blob('0'.repeat(64))));
     await fs.mkdir(dir, { recursive: true });
     const tmp = tmpName(dir, 'blob');
     const hash = createHash('sha256');
     let size = 0;
     const h = await fs.open(tmp, 'wx', 0o644);
+    const it = source[Symbol.asyncIterator]();
     try {
-      for await (const chunk of createReadStream(file)) {
-        const buf = chunk as Buffer;
-        hash.update(buf);
+      for (;;) {
+        const next = await withStall(it.next(), opts.stallMs, () => {
+          void it.return?.();
+        });
+        if (next.done) break;
+        const buf = next.value;
         size += buf.length;
+        if (opts.maxBytes !== undefined && size > opts.maxBytes) {
+          void it.return?.();
+          throw new RegistryStoreError(`blob is larger than the limit of ${opts.maxBytes} bytes`, 'TOO_LARGE');
+        }
+        if (opts.expectedSize !== undefined && size > opts.expectedSize) {
+          throw new RegistryStoreError(`blob is larger than announced (${opts.expectedSize} bytes)`, 'INVALID');
+        }
+        hash.update(buf);
         let off = 0;
         while (off < buf.length) {
           const { bytesWritten } = await h.write(buf, off, buf.length - off);
           off += bytesWritten;
         }
+        await opts.onChunk?.(size);
+      }
+      if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+        throw new RegistryStoreError(`blob is ${size} bytes, ${opts.expectedSize} announced`, 'INVALID');
       }
       await h.sync();
     } catch (e) {
@@ -213,8 +272,23 @@ export class RegistryStore {
     }
     await h.close();
     const sha256 = hash.digest('hex');
+    if (opts.expectedSha256 !== undefined && sha256 !== opts.expectedSha256) {
+      await fs.unlink(tmp).catch(() => undefined);
+      throw new RegistryStoreError(`uploaded bytes hash to ${sha256}, not ${opts.expectedSha256}`, 'HASH_MISMATCH');
+    }
+    const created = !(await sameSize(this.abs(paths.blob(sha256)), size));
     await this.commitBlob(tmp, sha256, size);
-    return { sha256, size };
+    return { sha256, size, created };
+  }
+
+  /** True when the blob exists (with `size` bytes, when given). */
+  async hasBlob(sha256: string, size?: number): Promise<boolean> {
+    try {
+      const st = await fs.stat(this.abs(paths.blob(sha256)));
+      return st.isFile() && (size === undefined || st.size === size);
+    } catch {
+      return false;
+    }
   }
 
   /** Stores bytes as a blob; returns its hash. */
@@ -291,6 +365,19 @@ export class RegistryStore {
       if (now === token) await fs.unlink(lockPath).catch(() => undefined);
     }
   }
+}
+
+/** Races `p` against a stall timer; on timeout calls `onStall` and rejects with `TIMEOUT`. */
+function withStall<T>(p: Promise<T>, ms: number | undefined, onStall: () => void): Promise<T> {
+  if (ms === undefined) return p;
+  let timer: NodeJS.Timeout | undefined;
+  const stall = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onStall();
+      reject(new RegistryStoreError(`upload stalled: no data for ${ms} ms`, 'TIMEOUT'));
+    }, ms);
+  });
+  return Promise.race([p, stall]).finally(() => clearTimeout(timer));
 }
 
 async function sameSize(file: string, size: number): Promise<boolean> {

@@ -1,0 +1,332 @@
+/**
+ * Registry writes beyond publishing — alias moves (promote, rollback), yank, garbage
+ * collection — plus export of the static tree and a consistency check. Shared by the
+ * CLI (local root) and the HTTP service. Every mutation runs under the registry lock and
+ * follows the protocol's writer rules (`docs/registry-protocol.md` §8).
+ *
+ * @example
+ * const store = new RegistryStore('.registry');
+ * const { etag } = await readIndexWithEtag(store, 'tiny-cnn');
+ * await moveAlias(store, 'tiny-cnn', 'stable', '1.1.0', { ifMatch: etag });   // PRECONDITION if it changed meanwhile
+ * await rollbackAlias(store, 'tiny-cnn', 'stable');                           // back to 1.0.0
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from '../registry/schema.js';
+import { compareSemver, paths } from '../registry/refs.js';
+import { highestLive, writeCatalogEntry } from './publish.js';
+import { assertId, assertVersion, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
+
+/** The strong ETag of a document's bytes (the same in every process and on every restart). */
+export function etagOf(bytes: Uint8Array): string {
+  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+}
+
+/** True when an `If-Match`/`If-None-Match` header value matches `etag` (`*`, lists, weak prefixes). */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  return header.split(',').some((t) => {
+    const v = t.trim();
+    return v === '*' || v === etag || v === `W/${etag}`;
+  });
+}
+
+/** A model index with the ETag of its current bytes; `NOT_FOUND` when the model does not exist. */
+export async function readIndexWithEtag(store: RegistryStore, id: string): Promise<{ index: ModelIndex; etag: string; private: boolean }> {
+  assertId(id);
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(store.abs(paths.index(id)));
+  } catch {
+    throw new RegistryStoreError(`model "${id}" not found`, 'NOT_FOUND');
+  }
+  const r = check(ModelIndex, JSON.parse(bytes.toString('utf8')));
+  if (!r.ok) throw new RegistryStoreError(`index of ${id} is invalid: ${r.issues.join('; ')}`, 'INVALID');
+  return { index: r.value, etag: etagOf(bytes), private: (r.value as { private?: unknown }).private === true };
+}
+
+export interface MutateOptions {
+  /** Expected ETag of the index (optimistic concurrency): a mismatch changes nothing (`PRECONDITION`). */
+  ifMatch?: string;
+  /** Timestamp recorded in the alias history. Default: now. */
+  now?: string;
+  lock?: LockOptions;
+}
+
+export interface MutateResult {
+  index: ModelIndex;
+  /** ETag of the index after the change. */
+  etag: string;
+  /** What changed, e.g. `stable: 1.0.0 -> 1.1.0`. */
+  change: string;
+}
+
+/** Read-modify-write of one index under the lock, with the If-Match check and catalogue refresh. */
+async function mutateIndex(
+  store: RegistryStore,
+  id: string,
+  opts: MutateOptions,
+  fn: (index: ModelIndex, now: string) => { doc: Record<string, unknown>; change: string },
+): Promise<MutateResult> {
+  assertId(id);
+  return store.withLock(async () => {
+    const { index, etag } = await readIndexWithEtag(store, id);
+    if (opts.ifMatch !== undefined && !etagMatches(opts.ifMatch, etag)) {
+      throw new RegistryStoreError(`the index of ${id} changed meanwhile (ETag ${etag}, expected ${opts.ifMatch}); re-read it and retry`, 'PRECONDITION');
+    }
+    const { doc, change } = fn(index, opts.now ?? new Date().toISOString());
+    const checked = check(ModelIndex, doc);
+    if (!checked.ok) throw new RegistryStoreError(`index of ${id} would be invalid: ${checked.issues.join('; ')}`, 'INVALID');
+    await store.writeJsonAtomic(paths.index(id), doc);
+    await writeCatalogEntry(store, checked.value);
+    const bytes = await fs.readFile(store.abs(paths.index(id)));
+    return { index: checked.value, etag: etagOf(bytes), change };
+  }, opts.lock);
+}
+
+function withAlias(index: ModelIndex, alias: string, version: string, now: string): Record<string, unknown> {
+  const history: Record<string, Array<{ version: string; at: string }>> = {};
+  for (const [k, h] of Object.entries(index.history)) history[k] = [...h];
+  (history[alias] ??= []).push({ version, at: now });
+  const sort = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { ...index, aliases: sort({ ...index.aliases, [alias]: version }), history: sort(history) };
+}
+
+function assertMovableAlias(alias: string): void {
+  if (!ALIAS_RE.test(alias)) throw new RegistryStoreError(`invalid alias "${alias}" (lower-case letter first, then letters, digits, '-')`, 'INVALID');
+  if (alias === 'latest') throw new RegistryStoreError('"latest" is maintained by the registry (highest non-yanked version); it cannot be moved', 'INVALID');
+}
+
+/** Points `alias` at `version` (promote); the move is appended to the alias history. */
+export async function moveAlias(store: RegistryStore, id: string, alias: string, version: string, opts: MutateOptions = {}): Promise<MutateResult> {
+  assertMovableAlias(alias);
+  assertVersion(version);
+  return mutateIndex(store, id, opts, (index, now) => {
+    const entry = index.versions.find((e) => e.version === version);
+    if (!entry) throw new RegistryStoreError(`${id}@${version} is not published`, 'NOT_FOUND');
+    if (entry.yanked) throw new RegistryStoreError(`${id}@${version} is yanked; an alias never points at a yanked version`, 'CONFLICT');
+    const before = index.aliases[alias];
+    if (before === version) return { doc: { ...index }, change: `${alias}: ${version} (unchanged)` };
+    return { doc: withAlias(index, alias, version, now), change: `${alias}: ${before ?? '(none)'} -> ${version}` };
+  });
+}
+
+/**
+ * Moves `alias` back to its previous target: the most recent target in its history that differs
+ * from the current one and is not yanked. A second rollback goes forward again (like `cd -`).
+ */
+export async function rollbackAlias(store: RegistryStore, id: string, alias: string, opts: MutateOptions = {}): Promise<MutateResult> {
+  assertMovableAlias(alias);
+  return mutateIndex(store, id, opts, (index, now) => {
+    const current = index.aliases[alias];
+    if (current === undefined) throw new RegistryStoreError(`${id} has no alias "${alias}"`, 'NOT_FOUND');
+    const live = new Set(index.versions.filter((e) => !e.yanked).map((e) => e.version));
+    const previous = [...(index.history[alias] ?? [])].reverse().find((h) => h.version !== current && live.has(h.version))?.version;
+    if (previous === undefined) throw new RegistryStoreError(`${id}@${alias} has no previous (non-yanked) target to roll back to`, 'CONFLICT');
+    return { doc: withAlias(index, alias, previous, now), change: `${alias}: ${current} -> ${previous} (rollback)` };
+  });
+}
+
+/**
+ * Yanks (or, with `yanked: false`, restores) a version: it stays downloadable when pinned, is left
+ * out of the catalogue, and `latest` is recomputed. Refused while another alias points at it.
+ */
+export async function yankVersion(store: RegistryStore, id: string, version: string, opts: MutateOptions & { yanked?: boolean } = {}): Promise<MutateResult> {
+  assertVersion(version);
+  const yanked = opts.yanked ?? true;
+  return mutateIndex(store, id, opts, (index, now) => {
+    const entry = index.versions.find((e) => e.version === version);
+    if (!entry) throw new RegistryStoreError(`${id}@${version} is not published`, 'NOT_FOUND');
+    if (yanked) {
+      const holders = Object.entries(index.aliases).filter(([a, v]) => v === version && a !== 'latest').map(([a]) => a);
+      if (holders.length > 0) {
+        throw new RegistryStoreError(`${id}@${version} is the target of ${holders.join(', ')}; move or roll back the alias first`, 'CONFLICT');
+      }
+    }
+    const versions: VersionEntry[] = index.versions.map((e) => (e.version === version ? { ...e, yanked } : e));
+    const latest = highestLive(versions);
+    let doc: Record<string, unknown> = { ...index, versions };
+    if (latest !== undefined && latest !== index.aliases['latest']) doc = { ...withAlias(index, 'latest', latest, now), versions };
+    if (latest === undefined && index.aliases['latest'] !== undefined) {
+      const { latest: _gone, ...rest } = index.aliases;
+      doc = { ...doc, aliases: rest };
+    }
+    return { doc, change: `${version}: ${yanked ? 'yanked' : 'restored'}` };
+  });
+}
+
+/** Every model id that has an index. */
+export async function listModelIds(store: RegistryStore): Promise<string[]> {
+  try {
+    const names = await fs.readdir(store.abs('v1/models'), { withFileTypes: true });
+    return names.filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** Every manifest of the registry, with its model's privacy. */
+export async function listManifests(store: RegistryStore): Promise<Array<{ manifest: Manifest; private: boolean }>> {
+  const out: Array<{ manifest: Manifest; private: boolean }> = [];
+  for (const id of await listModelIds(store)) {
+    const index = await store.readIndex(id).catch(() => undefined);
+    const priv = (index as { private?: unknown } | undefined)?.private === true;
+    let names: string[] = [];
+    try {
+      names = await fs.readdir(store.abs(`v1/models/${id}/versions`));
+    } catch {
+      continue;
+    }
+    for (const n of names.filter((x) => x.endsWith('.json') && !x.startsWith('.'))) {
+      const m = await store.readManifest(id, n.slice(0, -5)).catch(() => undefined);
+      if (m) out.push({ manifest: m, private: priv });
+    }
+  }
+  return out;
+}
+
+const blobHashes = (m: Manifest): string[] => Object.values(m.variants).flatMap((v) => (v as { files: Array<{ sha256: string }> }).files.map((f) => f.sha256));
+
+export interface GcResult {
+  /** Temp files of aborted writes removed (relative paths). */
+  temp: string[];
+  /** Blobs no manifest references, removed. */
+  orphans: string[];
+  bytes: number;
+}
+
+/**
+ * Removes leftovers of aborted writes (`.tmp-*` files) and blobs that no manifest references,
+ * older than `minAgeMs` (default one hour, so uploads in progress are spared), under the lock.
+ */
+export async function gc(store: RegistryStore, opts: { minAgeMs?: number; dryRun?: boolean; lock?: LockOptions } = {}): Promise<GcResult> {
+  const minAgeMs = opts.minAgeMs ?? 3_600_000;
+  return store.withLock(async () => {
+    const referenced = new Set((await listManifests(store)).flatMap((m) => blobHashes(m.manifest)));
+    const result: GcResult = { temp: [], orphans: [], bytes: 0 };
+    const cutoff = Date.now() - minAgeMs;
+    let entries;
+    try {
+      entries = await fs.readdir(store.abs('v1'), { recursive: true, withFileTypes: true });
+    } catch {
+      return result;
+    }
+    const blobDir = store.abs('v1/blobs/sha256');
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const abs = path.join(e.parentPath, e.name);
+      const isTemp = e.name.startsWith('.tmp-');
+      const isOrphan = !isTemp && e.parentPath === blobDir && SHA256_RE.test(e.name) && !referenced.has(e.name);
+      if (!isTemp && !isOrphan) continue;
+      const st = await fs.stat(abs).catch(() => undefined);
+      if (!st || st.mtimeMs > cutoff) continue;
+      if (!opts.dryRun) await fs.unlink(abs).catch(() => undefined);
+      result.bytes += st.size;
+      (isTemp ? result.temp : result.orphans).push(path.relative(store.root, abs).split(path.sep).join('/'));
+    }
+    return result;
+  }, opts.lock);
+}
+
+/**
+ * Checks that the registry is consistent: every document valid, every indexed version has its
+ * manifest, every manifest's blobs exist with the right size and SHA-256, aliases point at
+ * indexed versions. Returns the problems (empty when consistent). Reads only.
+ */
+export async function verifyRegistry(store: RegistryStore, opts: { hashBlobs?: boolean } = {}): Promise<string[]> {
+  const problems: string[] = [];
+  const seen = new Map<string, boolean>();
+  for (const id of await listModelIds(store)) {
+    let index: ModelIndex | undefined;
+    try {
+      index = await store.readIndex(id);
+    } catch (e) {
+      problems.push((e as Error).message);
+      continue;
+    }
+    if (!index) continue; // a model directory whose index was never written (crash before the index): not visible
+    for (const [a, v] of Object.entries(index.aliases)) {
+      if (!index.versions.some((e) => e.version === v)) problems.push(`${id}: alias ${a} points at ${v}, which is not in the index`);
+    }
+    for (const e of index.versions) {
+      let m: Manifest | undefined;
+      try {
+        m = await store.readManifest(id, e.version);
+      } catch (err) {
+        problems.push((err as Error).message);
+        continue;
+      }
+      if (!m) {
+        problems.push(`${id}@${e.version} is in the index but its manifest is missing`);
+        continue;
+      }
+      for (const v of Object.values(m.variants)) {
+        for (const f of (v as { files: Array<{ path: string; size: number; sha256: string }> }).files) {
+          const key = `${f.sha256}:${f.size}`;
+          if (!seen.has(key)) {
+            let ok = await store.hasBlob(f.sha256, f.size);
+            if (ok && opts.hashBlobs !== false) ok = sha256Hex(await fs.readFile(store.abs(paths.blob(f.sha256)))) === f.sha256;
+            seen.set(key, ok);
+          }
+          if (!seen.get(key)) problems.push(`${id}@${e.version}: blob ${f.sha256} (${f.path}) is missing or corrupt`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * Writes the static tree of a registry into `out` (protocol v1, ready for nginx, an object store
+ * or a CDN): the catalogue, every public model's index and manifests, and the blobs they reference
+ * (re-hashed while copying). Private models are left out unless `includePrivate`.
+ */
+export async function exportStatic(store: RegistryStore, out: string, opts: { includePrivate?: boolean } = {}): Promise<{ models: number; manifests: number; blobs: number; bytes: number }> {
+  const dest = new RegistryStore(out);
+  if (path.resolve(out) === store.root) throw new RegistryStoreError('export --out must differ from the registry root', 'INVALID');
+  const catalog = await store.readCatalog();
+  const ids = (await listModelIds(store)).filter((id) => catalog?.models.some((m) => m.id === id));
+  let manifests = 0;
+  let blobs = 0;
+  let bytes = 0;
+  const kept: string[] = [];
+  const copied = new Set<string>();
+  for (const id of ids) {
+    const index = await store.readIndex(id);
+    if (!index || ((index as { private?: unknown }).private === true && !opts.includePrivate)) continue;
+    kept.push(id);
+    for (const e of [...index.versions].sort((a, b) => compareSemver(a.version, b.version))) {
+      const m = await store.readManifest(id, e.version);
+      if (!m) throw new RegistryStoreError(`${id}@${e.version}: manifest missing`, 'NOT_FOUND');
+      for (const h of blobHashes(m)) {
+        if (copied.has(h)) continue;
+        const r = await dest.putBlobFile(store.abs(paths.blob(h)));
+        if (r.sha256 !== h) throw new RegistryStoreError(`blob ${h} is corrupt in ${store.root} (hashes to ${r.sha256})`, 'HASH_MISMATCH');
+        copied.add(h);
+        blobs++;
+        bytes += r.size;
+      }
+      await fs.mkdir(path.dirname(dest.abs(paths.manifest(id, e.version))), { recursive: true });
+      await fs.copyFile(store.abs(paths.manifest(id, e.version)), dest.abs(paths.manifest(id, e.version)));
+      manifests++;
+    }
+    await dest.writeJsonAtomic(paths.index(id), index);
+  }
+  const models = (catalog?.models ?? []).filter((m) => kept.includes(m.id));
+  await dest.writeJsonAtomic(paths.catalog(), { ...(catalog ?? { schema: 'webinfer.catalog/v1' }), models });
+  return { models: kept.length, manifests, blobs, bytes };
+}
+
+/** Validates a manifest document for a publish at `id@version` (URL and body must agree). */
+export function manifestFor(id: string, version: string, doc: unknown): Record<string, unknown> {
+  assertId(id);
+  assertVersion(version);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new RegistryStoreError('the manifest must be a JSON object', 'INVALID');
+  const r = check(Manifest, doc);
+  if (!r.ok) throw new RegistryStoreError(`manifest is invalid: ${r.issues.join('; ')}`, 'INVALID');
+  if (r.value.id !== id || r.value.version !== version) {
+    throw new RegistryStoreError(`manifest is for ${r.value.id}@${r.value.version}, the URL names ${id}@${version}`, 'INVALID');
+  }
+  return doc as Record<string, unknown>;
+}
