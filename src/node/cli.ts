@@ -6,26 +6,71 @@
  * webinfer-registry publish models/tiny-cnn --root .registry --id tiny-cnn --version 1.0.0 --alias stable --card models/tiny-cnn/card.json
  * webinfer-registry list --root .registry
  * webinfer-registry inspect tiny-cnn@stable --root .registry
+ * webinfer-registry serve --root .registry --port 8080
+ * webinfer-registry token create ci --scope publish --root .registry
+ * WEBINFER_REGISTRY_TOKEN=wi_… webinfer-registry promote tiny-cnn stable 1.1.0 --registry http://127.0.0.1:8080
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import type { Catalog, Manifest, ModelIndex } from '../registry/schema.js';
 import { parseRef, resolveVersion } from '../registry/refs.js';
 import { ModelNotFoundError } from '../errors/model-not-found.js';
-import { publish } from './publish.js';
-import { RegistryStore } from './store.js';
+import { exportStatic, gc, moveAlias, rollbackAlias, verifyRegistry, yankVersion, type GcResult } from './ops.js';
+import { progressBar } from './progress.js';
+import { prepareVersion, publish, type PublishProgress } from './publish.js';
+import { RemoteRegistry } from './remote.js';
+import { RegistryStore, RegistryStoreError } from './store.js';
+import { SCOPES, TokenStore, type Scope } from './tokens.js';
+
+/** Where a command acts: a local root directory or a remote service. */
+interface Target {
+  root?: string;
+  registry?: string;
+  token?: string;
+}
+
+const targetOptions = (cmd: Command): Command =>
+  cmd
+    .option('--root <dir>', 'registry root directory (local)')
+    .option('--registry <url>', 'base URL of a registry service (remote)')
+    .addOption(new Option('--token <token>', 'bearer token for the service').env('WEBINFER_REGISTRY_TOKEN'));
+
+function target(o: Target): { store: RegistryStore; remote?: undefined } | { remote: RemoteRegistry; store?: undefined } {
+  if ((o.root === undefined) === (o.registry === undefined)) {
+    throw new RegistryStoreError('give exactly one of --root <dir> (local registry) or --registry <url> (service)', 'INVALID');
+  }
+  if (o.registry !== undefined) return { remote: new RemoteRegistry(o.registry, o.token) };
+  return { store: new RegistryStore(o.root!) };
+}
+
+const print = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function progressReporter(enabled: boolean): { onProgress?: (p: PublishProgress) => void; done: () => void } {
+  if (!enabled) return { done: () => undefined };
+  const bar = progressBar(process.stderr);
+  return {
+    onProgress: (p) => {
+      if (p.phase === 'blob') bar.update(p.file, p.loaded, p.total);
+    },
+    done: () => bar.done(),
+  };
+}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function makeProgram(): Command {
   const program = new Command()
     .name('webinfer-registry')
-    .description('Publish and inspect webinfer model registries (protocol v1) kept as static files.')
+    .description('Publish, serve and manage webinfer model registries (protocol v1): a local directory (--root) or a registry service (--registry).')
     .showHelpAfterError(false);
 
-  program
-    .command('publish')
-    .description('publish a TensorFlow.js model directory as a new immutable version')
-    .argument('<model-dir>', 'directory with model.json (or another tfjs model JSON) and its weight shards')
-    .requiredOption('--root <dir>', 'registry root directory')
+  targetOptions(
+    program
+      .command('publish')
+      .description('publish a model directory (format detected) as a new immutable version, locally or to a service')
+      .argument('<model-dir>', 'directory with model.json (or another tfjs model JSON) and its weight shards'),
+  )
     .requiredOption('--id <id>', 'model id, e.g. fashion-mnist-cnn')
     .requiredOption('--version <version>', 'semantic version, e.g. 1.0.0')
     .option('--alias <name>', 'point an alias at this version (repeatable); latest is automatic', collect, [] as string[])
@@ -33,10 +78,12 @@ export function makeProgram(): Command {
     .option('--task <task>', 'task, overriding the card')
     .option('--description <text>', 'description, overriding the card')
     .option('--entry <file>', 'model JSON inside the directory (default: model.json)')
-    .action(async (modelDir: string, o: { root: string; id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string }) => {
-      const r = await publish({
+    .option('--private', 'a new model is private: reads need a read token on the service, export leaves it out')
+    .option('--no-progress', 'no progress bar')
+    .action(async (modelDir: string, o: Target & { id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string; private?: boolean; progress: boolean }) => {
+      const where = target(o);
+      const opts = {
         modelDir,
-        root: o.root,
         id: o.id,
         version: o.version,
         aliases: o.alias,
@@ -44,55 +91,203 @@ export function makeProgram(): Command {
         ...(o.task !== undefined ? { task: o.task } : {}),
         ...(o.description !== undefined ? { description: o.description } : {}),
         ...(o.entry !== undefined ? { entry: o.entry } : {}),
-      });
-      const aliases = Object.entries(r.index.aliases)
-        .filter(([, v]) => v === r.version)
+        ...(o.private ? { private: true } : {}),
+      };
+      const progress = progressReporter(o.progress);
+      let manifest: Manifest;
+      let index: ModelIndex;
+      try {
+        if (where.store) {
+          const r = await publish({ ...opts, root: where.store.root, ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) });
+          [manifest, index] = [r.manifest, r.index];
+        } else {
+          const prepared = await prepareVersion(opts);
+          const r = await where.remote.publish(prepared, { ...(o.private ? { private: true } : {}), ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) });
+          [manifest, index] = [prepared.manifest, r.index];
+        }
+      } finally {
+        progress.done();
+      }
+      const aliases = Object.entries(index.aliases)
+        .filter(([, v]) => v === manifest.version)
         .map(([a]) => a);
-      const files = r.manifest.variants.float32.files;
+      const files = manifest.variants.float32.files;
       const bytes = files.reduce((s, f) => s + f.size, 0);
-      process.stdout.write(
-        `published ${r.id}@${r.version} (${r.manifest.task}, ${r.manifest.format}, ${files.length} files, ${bytes} bytes)` +
-          `${aliases.length ? `; aliases: ${aliases.join(', ')}` : ''}\n`,
+      print(
+        `published ${manifest.id}@${manifest.version} (${manifest.task}, ${manifest.format}, ${files.length} files, ${bytes} bytes)` +
+          `${aliases.length ? `; aliases: ${aliases.join(', ')}` : ''}`,
       );
     });
 
-  program
-    .command('list')
-    .description('list the models of a registry with their aliases')
-    .requiredOption('--root <dir>', 'registry root directory')
+  targetOptions(program.command('list').description('list the models of a registry with their aliases'))
     .option('--json', 'print the catalogue as JSON')
-    .action(async (o: { root: string; json?: boolean }) => {
-      const catalog = await new RegistryStore(o.root).readCatalog();
+    .action(async (o: Target & { json?: boolean }) => {
+      const where = target(o);
+      const catalog: Catalog | undefined = where.store ? await where.store.readCatalog() : await where.remote.catalog();
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(catalog ?? { schema: 'webinfer.catalog/v1', models: [] }, null, 2)}\n`);
+        print(JSON.stringify(catalog ?? { schema: 'webinfer.catalog/v1', models: [] }, null, 2));
         return;
       }
       if (!catalog || catalog.models.length === 0) {
-        process.stdout.write('(no models)\n');
+        print('(no models)');
         return;
       }
       for (const m of catalog.models) {
         const aliases = Object.entries(m.aliases)
           .map(([a, v]) => `${a}=${v}`)
           .join(' ');
-        process.stdout.write(`${m.id}\t${m.task}\t${aliases}\tversions: ${m.versions.join(', ')}\n`);
+        print(`${m.id}\t${m.task}\t${aliases}\tversions: ${m.versions.join(', ')}`);
       }
     });
 
+  targetOptions(
+    program
+      .command('inspect')
+      .description('print the manifest a reference (id, id@alias, id@version) resolves to')
+      .argument('<ref>', 'model reference'),
+  ).action(async (refText: string, o: Target) => {
+    const ref = parseRef(refText);
+    const where = target(o);
+    if (where.remote) {
+      const { value: index } = await where.remote.index(ref.id);
+      print(JSON.stringify(await where.remote.manifest(ref.id, resolveVersion(index, ref)), null, 2));
+      return;
+    }
+    const store = where.store;
+    const index = await store.readIndex(ref.id);
+    if (!index) throw new ModelNotFoundError(`model "${ref.id}" not found in ${store.root}`, { model: ref.id });
+    const version = resolveVersion(index, ref);
+    const manifest = await store.readManifest(ref.id, version);
+    if (!manifest) throw new ModelNotFoundError(`manifest of ${ref.id}@${version} is missing`, { model: ref.id, version });
+    print(JSON.stringify(manifest, null, 2));
+  });
+
+  targetOptions(
+    program
+      .command('promote')
+      .description('point an alias at a version (optimistic concurrency: refused if the index changed meanwhile)')
+      .argument('<id>', 'model id')
+      .argument('<alias>', 'alias, e.g. stable')
+      .argument('<version>', 'version to point at'),
+  )
+    .option('--if-match <etag>', 'ETag of the model index your decision is based on (remote; default: the current one)')
+    .action(async (id: string, alias: string, version: string, o: Target & { ifMatch?: string }) => {
+      const where = target(o);
+      const r = where.store ? await moveAlias(where.store, id, alias, version) : await where.remote.promote(id, alias, version, o.ifMatch);
+      print(`${id}: ${r.change}`);
+    });
+
+  targetOptions(
+    program
+      .command('rollback')
+      .description("move an alias back to its previous target (from the alias history)")
+      .argument('<id>', 'model id')
+      .argument('<alias>', 'alias, e.g. stable'),
+  ).action(async (id: string, alias: string, o: Target) => {
+    const where = target(o);
+    const r = where.store ? await rollbackAlias(where.store, id, alias) : await where.remote.rollback(id, alias);
+    print(`${id}: ${r.change}`);
+  });
+
+  targetOptions(
+    program
+      .command('yank')
+      .description('withdraw a version: still downloadable when pinned, never chosen by an alias')
+      .argument('<id>', 'model id')
+      .argument('<version>', 'version'),
+  )
+    .option('--undo', 'restore a yanked version')
+    .action(async (id: string, version: string, o: Target & { undo?: boolean }) => {
+      const where = target(o);
+      const r = where.store ? await yankVersion(where.store, id, version, { yanked: !o.undo }) : await where.remote.yank(id, version, !o.undo);
+      print(`${id}: ${r.change}`);
+    });
+
+  targetOptions(program.command('gc').description('remove leftovers of aborted uploads (.tmp-*) and blobs no manifest references'))
+    .option('--min-age <seconds>', 'only files older than this (spares uploads in progress)', '3600')
+    .option('--dry-run', 'list, do not remove')
+    .action(async (o: Target & { minAge: string; dryRun?: boolean }) => {
+      const minAgeMs = Number(o.minAge) * 1000;
+      if (!Number.isFinite(minAgeMs) || minAgeMs < 0) throw new RegistryStoreError('--min-age must be a number of seconds ≥ 0', 'INVALID');
+      const where = target(o);
+      const r: GcResult = where.store ? await gc(where.store, { minAgeMs, dryRun: o.dryRun === true }) : await where.remote.gc({ minAgeMs, dryRun: o.dryRun === true });
+      for (const f of [...r.temp, ...r.orphans]) print(`${o.dryRun ? 'would remove' : 'removed'} ${f}`);
+      print(`gc: ${r.temp.length} temp file(s), ${r.orphans.length} orphan blob(s), ${r.bytes} bytes`);
+    });
+
   program
-    .command('inspect')
-    .description('print the manifest a reference (id, id@alias, id@version) resolves to')
-    .argument('<ref>', 'model reference')
+    .command('export')
+    .description('write the static tree (for nginx, an object store or a CDN) of the public models')
     .requiredOption('--root <dir>', 'registry root directory')
-    .action(async (refText: string, o: { root: string }) => {
-      const ref = parseRef(refText);
-      const store = new RegistryStore(o.root);
-      const index = await store.readIndex(ref.id);
-      if (!index) throw new ModelNotFoundError(`model "${ref.id}" not found in ${store.root}`, { model: ref.id });
-      const version = resolveVersion(index, ref);
-      const manifest = await store.readManifest(ref.id, version);
-      if (!manifest) throw new ModelNotFoundError(`manifest of ${ref.id}@${version} is missing`, { model: ref.id, version });
-      process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--include-private', 'include private models (the static tree has no access control)')
+    .action(async (o: { root: string; out: string; includePrivate?: boolean }) => {
+      const r = await exportStatic(new RegistryStore(o.root), o.out, { includePrivate: o.includePrivate === true });
+      print(`exported ${r.models} model(s), ${r.manifests} manifest(s), ${r.blobs} blob(s) (${r.bytes} bytes) to ${o.out}`);
+    });
+
+  program
+    .command('verify')
+    .description('check consistency: every indexed version has its manifest, every blob exists with the right hash')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (o: { root: string }) => {
+      const problems = await verifyRegistry(new RegistryStore(o.root));
+      for (const p of problems) print(`problem: ${p}`);
+      if (problems.length > 0) throw new RegistryStoreError(`${problems.length} problem(s)`, 'INVALID');
+      print('registry is consistent');
+    });
+
+  program
+    .command('serve')
+    .description('serve the registry over HTTP: protocol v1 reads, token-protected writes, /healthz, /metrics')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .option('--port <n>', 'port', '8080')
+    .option('--host <addr>', 'interface to listen on', '127.0.0.1')
+    .option('--max-blob-mb <n>', 'largest blob upload, MiB', '4096')
+    .option('--upload-stall-s <n>', 'refuse an upload that sends nothing for this long', '30')
+    .action(async (o: { root: string; port: string; host: string; maxBlobMb: string; uploadStallS: string }) => {
+      const { startRegistryServer } = await import('./server/serve.js');
+      const s = await startRegistryServer({
+        root: o.root,
+        port: Number(o.port),
+        host: o.host,
+        maxBlobBytes: Math.round(Number(o.maxBlobMb) * 1024 * 1024),
+        uploadStallMs: Number(o.uploadStallS) * 1000,
+      });
+      process.stderr.write(`webinfer-registry: serving ${new RegistryStore(o.root).root} at ${s.url}\n`);
+      const stop = (): void => {
+        void s.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await new Promise(() => undefined); // until a signal
+    });
+
+  const token = program.command('token').description('manage the bearer tokens of a registry service (stored hashed in {root}/.webinfer/tokens.json)');
+  token
+    .command('create')
+    .argument('<name>', 'token name (shown in audit logs)')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .requiredOption('--scope <scopes>', `comma-separated scopes: ${SCOPES.join(', ')}`)
+    .action(async (name: string, o: { root: string; scope: string }) => {
+      const scopes = o.scope.split(',').map((x) => x.trim()).filter(Boolean) as Scope[];
+      const { token: t, record } = await new TokenStore(o.root).create(name, scopes);
+      process.stderr.write(`created token "${record.name}" (${record.scopes.join(', ')}); it is shown once:\n`);
+      print(t);
+    });
+  token
+    .command('revoke')
+    .argument('<name>', 'token name')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (name: string, o: { root: string }) => {
+      const n = await new TokenStore(o.root).revoke(name);
+      print(`revoked ${n} token(s) named "${name}"`);
+    });
+  token
+    .command('list')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (o: { root: string }) => {
+      for (const r of await new TokenStore(o.root).list()) print(`${r.name}\t${r.scopes.join(',')}\t${r.createdAt}${r.revokedAt ? `\trevoked ${r.revokedAt}` : ''}`);
     });
 
   return program;
@@ -100,7 +295,8 @@ export function makeProgram(): Command {
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const program = makeProgram().exitOverride();
-  for (const c of program.commands) c.exitOverride();
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   try {
     await program.parseAsync(argv);
     return 0;

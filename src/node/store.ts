@@ -220,7 +220,8 @@ export class RegistryStore {
    * A blob that is already there with the right size is left alone.
    */
   async putBlobFile(file: string, onChunk?: (loaded: number) => void | Promise<void>): Promise<{ sha256: string; size: number }> {
-    return this.putBlobStream(createReadStream(file), onChunk ? { onChunk } : {});
+    const { sha256, size } = await this.putBlobStream(createReadStream(file), onChunk ? { onChunk } : {});
+    return { sha256, size };
   }
 
   /**
