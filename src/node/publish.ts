@@ -312,7 +312,6 @@ function checkIndexFor(index: ModelIndex | undefined, manifest: Manifest): void 
 
 /** Lock-free early checks, so that a refused publish writes nothing at all (not even blobs). */
 export async function checkPublishable(store: RegistryStore, manifest: Manifest): Promise<void> {
-  if (await store.exists(paths.manifest(manifest.id, manifest.version))) throw refuseExisting(manifest.id, manifest.version);
   checkIndexFor(await store.readIndex(manifest.id), manifest);
 }
 
@@ -374,8 +373,10 @@ export async function commitVersion(
       throw new RegistryStoreError(`${id}@${version} references blobs that are not in the registry: ${missing.join(', ')}`, 'MISSING_BLOBS');
     }
     const before = await store.readIndex(id);
-    if (await store.exists(paths.manifest(id, version))) throw refuseExisting(id, version);
     checkIndexFor(before, manifest);
+    // A manifest whose version is not in the index was left by a publish killed between its
+    // manifest and its index write: never acknowledged nor resolvable, so it is replaced.
+    const orphanManifest = await store.exists(paths.manifest(id, version));
 
     const size = manifest.variants.float32.files.reduce((s, f) => s + f.size, 0);
     const versions: VersionEntry[] = [...(before?.versions ?? []), { version, publishedAt: now, yanked: false, size }].sort((a, b) =>
@@ -409,7 +410,8 @@ export async function commitVersion(
     if (!idx.ok) throw new RegistryStoreError(`index of ${id} would be invalid: ${idx.issues.join('; ')}`, 'INVALID');
 
     // Manifest first (exclusive), then the documents that point at it.
-    await store.createJsonExclusive(paths.manifest(id, version), doc);
+    if (orphanManifest) await store.writeJsonAtomic(paths.manifest(id, version), doc);
+    else await store.createJsonExclusive(paths.manifest(id, version), doc);
     await store.writeJsonAtomic(paths.index(id), indexDoc);
     await writeCatalogEntry(store, idx.value);
     return { manifest, index: idx.value, written: [paths.manifest(id, version), paths.index(id), paths.catalog()] };
