@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One-time set-up of a fresh machine: npm dependencies (from the lockfile) and a
-# Chromium for the browser tests (Debian's package; Playwright cannot download its own
+# One-time set-up of a fresh machine: npm dependencies (from the lockfile), nginx (the
+# static-registry tests) and a Chromium for the browser tests (Debian's package; Playwright cannot download its own
 # browser here). Safe to run again: it only installs what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,4 +21,24 @@ if [ ! -x "$CHROMIUM" ]; then
     exit 1
   fi
 fi
-echo "setup: ok (node $(node --version), $("$CHROMIUM" --version 2>/dev/null || echo "chromium at $CHROMIUM"))"
+# nginx serves the static registry tree in the tests (deploy/nginx.conf); Debian's nginx-light is enough.
+NGINX="${NGINX_PATH:-/usr/sbin/nginx}"
+if [ ! -x "$NGINX" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian's nginx-light"
+    apt-get update -qq
+    # Only the binary is needed: do not start the system service (tests run their own instance).
+    ours=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && ours=1
+    fi
+    rc=0
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null || rc=$?
+    [ -n "$ours" ] && rm -f /usr/sbin/policy-rc.d
+    [ "$rc" = 0 ] || exit "$rc"
+  else
+    echo "setup: no nginx at $NGINX. Install it (sudo apt-get install -y nginx-light) or set NGINX_PATH." >&2
+    exit 1
+  fi
+fi
+echo "setup: ok (node $(node --version), $("$CHROMIUM" --version 2>/dev/null || echo "chromium at $CHROMIUM"), $("$NGINX" -v 2>&1))"

@@ -16,6 +16,9 @@ export const NGINX = process.env['NGINX_PATH'] ?? '/usr/sbin/nginx';
 
 export interface RunningNginx {
   readonly url: string;
+  readonly port: number;
+  /** Request lines of the access log so far (`GET /v1/... HTTP/1.1" 200`). */
+  accessLog(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -38,14 +41,15 @@ export async function shippedServerBlock(port: number, root: string): Promise<st
   return out;
 }
 
-export async function startNginx(root: string): Promise<RunningNginx> {
+/** Starts nginx serving `root`, on `port` (default: a free one). */
+export async function startNginx(root: string, fixedPort?: number): Promise<RunningNginx> {
   if (!existsSync(NGINX)) {
     throw new Error(`No nginx at ${NGINX}: run \`bash scripts/setup.sh\` (installs Debian's nginx-light) or set NGINX_PATH. Tests never skip.`);
   }
   const prefix = await mkdtemp(path.join(tmpdir(), 'webinfer-nginx-'));
   await chmod(prefix, 0o755);
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = fixedPort ?? (await freePort());
     const conf = path.join(prefix, 'nginx.conf');
     const isRoot = process.getuid?.() === 0;
     await writeFile(path.join(prefix, 'registry.conf'), await shippedServerBlock(port, root));
@@ -91,6 +95,8 @@ export async function startNginx(root: string): Promise<RunningNginx> {
     if (up) {
       return {
         url,
+        port,
+        accessLog: async () => (await readFile(path.join(prefix, 'access.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean),
         close: async () => {
           if (proc.exitCode === null) {
             proc.kill('SIGTERM');
@@ -102,6 +108,6 @@ export async function startNginx(root: string): Promise<RunningNginx> {
     }
     proc.kill('SIGKILL');
     await exited;
-    if (attempt >= 2 || !/Address already in use/.test(stderr)) throw new Error(`nginx did not start: ${stderr}`);
+    if (attempt >= 2 || fixedPort !== undefined || !/Address already in use/.test(stderr)) throw new Error(`nginx did not start: ${stderr}`);
   }
 }

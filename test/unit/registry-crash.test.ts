@@ -159,7 +159,7 @@ describe('a service killed mid-upload', () => {
       expect((await fetch(`http://127.0.0.1:${port}/v1/blobs/sha256/${hash}`)).status).toBe(404);
       expect((await rawGet(`http://127.0.0.1:${port}`, `/v1/blobs/sha256/${temp}`)).status).toBe(400);
       // The retried upload succeeds.
-      const retry = await fetch(`http://127.0.0.1:${port}/v1/blobs/sha256/${hash}`, { method: 'PUT', body: bytes, headers: bearer(token) });
+      const retry = await fetch(`http://127.0.0.1:${port}/v1/blobs/sha256/${hash}`, { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer>, headers: bearer(token) });
       expect(retry.status).toBe(201);
     } finally {
       await kill(server2);

@@ -45,7 +45,7 @@ const indexEtag = async (id: string): Promise<string> => (await get(`/v1/${`mode
 
 /** Puts a blob; returns the response. */
 const putBlob = (bytes: Uint8Array, token: string | undefined, hash = sha256(bytes)): Promise<Response> =>
-  fetch(`${svc.url}/v1/blobs/sha256/${hash}`, { method: 'PUT', body: bytes, headers: token ? bearer(token) : {} });
+  fetch(`${svc.url}/v1/blobs/sha256/${hash}`, { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer>, headers: token ? bearer(token) : {} });
 
 /** Publishes `version` of `id` over HTTP: the tiny-cnn files with another description (blobs exist already). */
 async function publishHttp(id: string, version: string, opts: { token?: string; query?: string; mutate?: (m: Record<string, any>) => void } = {}): Promise<Response> {

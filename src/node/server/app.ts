@@ -93,6 +93,22 @@ function versionFile(raw: string): string {
   return semver(raw.slice(0, -5));
 }
 
+/** A Web stream as an async iterable whose `return()` cancels the stream (typed without DOM's iterator). */
+function iterate(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const reader = stream.getReader();
+      return {
+        next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+        return: async () => {
+          await reader.cancel().catch(() => undefined);
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
 /** Reads a request body as JSON, at most `max` bytes (413 beyond, 400 when malformed). */
 async function readJsonBody(c: Context<Env>, max: number, optional = false): Promise<unknown> {
   const len = Number(c.req.header('content-length') ?? NaN);
@@ -104,7 +120,7 @@ async function readJsonBody(c: Context<Env>, max: number, optional = false): Pro
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
+  for await (const chunk of iterate(body)) {
     size += chunk.length;
     if (size > max) throw new HttpError(413, 'TOO_LARGE', `body exceeds the limit of ${max} bytes`);
     chunks.push(chunk);
@@ -348,7 +364,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const body = c.req.raw.body;
     if (!body) throw new HttpError(400, 'INVALID', 'the blob bytes are required as the request body');
     try {
-      const r = await store.putBlobStream(body, { expectedSha256: hash, maxBytes: maxBlob, stallMs, ...(len !== undefined ? { expectedSize: len } : {}) });
+      const r = await store.putBlobStream(iterate(body), { expectedSha256: hash, maxBytes: maxBlob, stallMs, ...(len !== undefined ? { expectedSize: len } : {}) });
       audit(c, 'blob.put', hash, { status: 201, size: r.size, created: r.created });
       return c.json({ sha256: r.sha256, size: r.size, created: r.created }, 201);
     } catch (e) {
