@@ -292,10 +292,19 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
       throw new HttpError(404, 'NOT_FOUND', `${what} not found`);
     }
   }
+  /** Whether a model is private, cached per index file version (mtime + size): one stat per read. */
+  const privacy = new Map<string, { key: string; private: boolean }>();
   async function modelAccess(c: Context<Env>, id: string): Promise<boolean> {
-    const { private: priv } = await readIndexWithEtag(store, id);
-    if (priv) requireScope(c, 'read');
-    return priv;
+    const st = await fs.stat(store.abs(paths.index(id))).catch(() => undefined);
+    if (!st) throw new HttpError(404, 'NOT_FOUND', `model "${id}" not found`);
+    const key = `${st.mtimeMs}:${st.size}`;
+    let entry = privacy.get(id);
+    if (entry?.key !== key) {
+      entry = { key, private: (await readIndexWithEtag(store, id)).private };
+      privacy.set(id, entry);
+    }
+    if (entry.private) requireScope(c, 'read');
+    return entry.private;
   }
 
   app.get('/v1/models.json', async (c) => {
@@ -345,7 +354,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const h = { ...headers, 'Content-Length': String(len), ...(range ? { 'Content-Range': `bytes ${start}-${end}/${st.size}` } : {}) };
     const status = range ? 206 : 200;
     if (c.req.method === 'HEAD' || len === 0) return c.body(null, status, h);
-    const body = Readable.toWeb(createReadStream(file, { start, end })) as ReadableStream<Uint8Array>;
+    const body = Readable.toWeb(createReadStream(file, { start, end, highWaterMark: 1024 * 1024 })) as ReadableStream<Uint8Array>;
     return c.body(body, status, h);
   });
 
