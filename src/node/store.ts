@@ -374,8 +374,9 @@ function withStall<T>(p: Promise<T>, ms: number | undefined, onStall: () => void
   let timer: NodeJS.Timeout | undefined;
   const stall = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      onStall();
+      // Reject first: cancelling the source settles its pending read as "done", which must not win the race.
       reject(new RegistryStoreError(`upload stalled: no data for ${ms} ms`, 'TIMEOUT'));
+      onStall();
     }, ms);
   });
   return Promise.race([p, stall]).finally(() => clearTimeout(timer));
