@@ -215,14 +215,13 @@ export function makeProgram(): Command {
       print(`gc: ${r.temp.length} temp file(s), ${r.orphans.length} orphan blob(s), ${r.bytes} bytes`);
     });
 
-  program
-    .command('export')
-    .description('write the static tree (for nginx, an object store or a CDN) of the public models')
-    .requiredOption('--root <dir>', 'registry root directory')
+  targetOptions(program.command('export').description('write the static tree (for nginx, an object store or a CDN) of the public models'))
     .requiredOption('--out <dir>', 'output directory')
     .option('--include-private', 'include private models (the static tree has no access control)')
-    .action(async (o: { root: string; out: string; includePrivate?: boolean }) => {
-      const r = await exportStatic(new RegistryStore(o.root), o.out, { includePrivate: o.includePrivate === true });
+    .action(async (o: Target & { out: string; includePrivate?: boolean }) => {
+      const where = target(o);
+      const includePrivate = o.includePrivate === true;
+      const r = where.store ? await exportStatic(where.store, o.out, { includePrivate }) : await where.remote.exportTo(o.out, { includePrivate });
       print(`exported ${r.models} model(s), ${r.manifests} manifest(s), ${r.blobs} blob(s) (${r.bytes} bytes) to ${o.out}`);
     });
 

@@ -12,6 +12,7 @@ import { check, Catalog, Manifest, ModelIndex } from '../registry/schema.js';
 import { paths, registryUrl } from '../registry/refs.js';
 import type { PreparedVersion, PublishProgress } from './publish.js';
 import type { GcResult } from './ops.js';
+import { RegistryStore } from './store.js';
 
 /** An error answer of the service (`{ error: { code, message } }`) or a transport failure. */
 export class RemoteError extends Error {
@@ -144,6 +145,42 @@ export class RemoteRegistry {
   yank(id: string, version: string, yanked = true): Promise<{ change: string; index: ModelIndex }> {
     return this.indexWrite('POST', `v1/models/${id}/versions/${version}/yank`, id, { yanked });
   }
+  /** Downloads the static tree (public models, unless `includePrivate`) into a local directory, re-hashing every blob. */
+  async exportTo(out: string, opts: { includePrivate?: boolean } = {}): Promise<{ models: number; manifests: number; blobs: number; bytes: number }> {
+    const dest = new RegistryStore(out);
+    const catalog = await this.catalog();
+    const models = catalog.models.filter((m) => opts.includePrivate || (m as { private?: unknown }).private !== true);
+    let manifests = 0;
+    let blobs = 0;
+    let bytes = 0;
+    const copied = new Set<string>();
+    for (const m of models) {
+      const { value: index } = await this.index(m.id);
+      for (const e of index.versions) {
+        const manifestRes = await this.request('GET', paths.manifest(m.id, e.version));
+        const manifestText = await manifestRes.text();
+        const manifest = check(Manifest, JSON.parse(manifestText));
+        if (!manifest.ok) throw new RemoteError(`${m.id}@${e.version}: invalid manifest`, 200, 'INVALID_DOCUMENT');
+        for (const v of Object.values(manifest.value.variants)) {
+          for (const f of (v as { files: Array<{ sha256: string; size: number }> }).files) {
+            if (copied.has(f.sha256)) continue;
+            const res = await this.request('GET', paths.blob(f.sha256));
+            if (!res.body) throw new RemoteError(`blob ${f.sha256}: empty answer`, res.status, 'INVALID_DOCUMENT');
+            const r = await dest.putBlobStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { expectedSha256: f.sha256, expectedSize: f.size });
+            copied.add(f.sha256);
+            blobs++;
+            bytes += r.size;
+          }
+        }
+        await dest.writeJsonAtomic(paths.manifest(m.id, e.version), JSON.parse(manifestText));
+        manifests++;
+      }
+      await dest.writeJsonAtomic(paths.index(m.id), index);
+    }
+    await dest.writeJsonAtomic(paths.catalog(), { ...catalog, models });
+    return { models: models.length, manifests, blobs, bytes };
+  }
+
   async gc(opts: { minAgeMs?: number; dryRun?: boolean } = {}): Promise<GcResult> {
     const q = new URLSearchParams();
     if (opts.minAgeMs !== undefined) q.set('minAgeMs', String(opts.minAgeMs));

@@ -22,7 +22,7 @@ beforeAll(async () => {
   const t = await tempDir('webinfer-svc-');
   cleanup = t.cleanup;
   await seed(t.dir);
-  svc = await startService(t.dir, { maxBlobBytes: 1024 * 1024, uploadStallMs: 500, maxJsonBytes: 64 * 1024 });
+  svc = await startService(t.dir, { maxBlobBytes: 1024 * 1024, uploadStallMs: 2000, maxJsonBytes: 64 * 1024 });
 });
 afterAll(async () => {
   await svc?.close();
@@ -283,7 +283,7 @@ describe('blob upload', () => {
         },
       );
       req.on('error', () => undefined);
-      req.write(bytes.subarray(0, 50_000)); // then nothing: the service's stall timer (500 ms here) fires
+      req.write(bytes.subarray(0, 50_000)); // then nothing: the service's stall timer (2 s here) fires
       setTimeout(() => reject(new Error('no answer to a stalled upload')), 20_000).unref();
     });
     expect(status).toBe(408);

@@ -168,6 +168,20 @@ describe('the CLI against a remote service', () => {
     expect(await verifyRegistry(new RegistryStore(svc.root))).toEqual([]);
   });
 
+  it('export from the service writes a verified static tree of its public models', async () => {
+    await publish({ modelDir: TINY, root: svc.root, id: 'hidden-cnn', version: '1.0.0', card: await tinyCard(), private: true });
+    const www = path.join(tmp, 'remote-www');
+    const r = await cli(['export', '--registry', svc.url, '--out', www], svc.tokens.read);
+    expect(r.stdout).toMatch(/^exported \d+ model\(s\), \d+ manifest\(s\), \d+ blob\(s\)/);
+    const store = new RegistryStore(www);
+    expect(await verifyRegistry(store)).toEqual([]);
+    const ids = (await store.readCatalog())!.models.map((m) => m.id);
+    expect(ids).toContain('tiny-cnn');
+    expect(ids).not.toContain('hidden-cnn');
+    expect(await store.readIndex('hidden-cnn')).toBeUndefined();
+    expect(await store.readIndex('tiny-cnn')).toEqual(await new RegistryStore(svc.root).readIndex('tiny-cnn'));
+  });
+
   it('a command with neither or both of --root and --registry is refused without side effects', async () => {
     const before = await snapshot(svc.root);
     const r = await cli(['promote', 'tiny-cnn', 'stable', '1.1.0']);
