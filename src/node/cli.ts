@@ -11,6 +11,7 @@ import { Command, CommanderError } from 'commander';
 import { parseRef, resolveVersion } from '../registry/refs.js';
 import { ModelNotFoundError } from '../errors/model-not-found.js';
 import { publish } from './publish.js';
+import type { QuantizedDtype } from './quantize.js';
 import { RegistryStore } from './store.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -33,7 +34,8 @@ export function makeProgram(): Command {
     .option('--task <task>', 'task, overriding the card')
     .option('--description <text>', 'description, overriding the card')
     .option('--entry <file>', 'model JSON inside the directory (default: model.json)')
-    .action(async (modelDir: string, o: { root: string; id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string }) => {
+    .option('--quantize <dtypes>', 'also write quantized variants: float16, uint8 or float16,uint8', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .action(async (modelDir: string, o: { root: string; id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string; quantize?: string[] }) => {
       const r = await publish({
         modelDir,
         root: o.root,
@@ -44,14 +46,19 @@ export function makeProgram(): Command {
         ...(o.task !== undefined ? { task: o.task } : {}),
         ...(o.description !== undefined ? { description: o.description } : {}),
         ...(o.entry !== undefined ? { entry: o.entry } : {}),
+        ...(o.quantize !== undefined ? { quantize: o.quantize as QuantizedDtype[] } : {}),
       });
       const aliases = Object.entries(r.index.aliases)
         .filter(([, v]) => v === r.version)
         .map(([a]) => a);
       const files = r.manifest.variants.float32.files;
       const bytes = files.reduce((s, f) => s + f.size, 0);
+      const variants = Object.entries(r.manifest.variants)
+        .filter(([k]) => k !== 'float32')
+        .map(([k, v]) => `${k} ${(v as { files: { size: number }[] }).files.reduce((s, f) => s + f.size, 0)} bytes`);
       process.stdout.write(
         `published ${r.id}@${r.version} (${r.manifest.task}, ${r.manifest.format}, ${files.length} files, ${bytes} bytes)` +
+          `${variants.length ? `; variants: ${variants.join(', ')}` : ''}` +
           `${aliases.length ? `; aliases: ${aliases.join(', ')}` : ''}\n`,
       );
     });

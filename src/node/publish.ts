@@ -24,6 +24,8 @@ import {
 } from '../registry/schema.js';
 import { compareSemver, paths } from '../registry/refs.js';
 import { assertId, assertVersion, RegistryStore, RegistryStoreError, type LockOptions } from './store.js';
+import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
+import { sha256Hex } from './store.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
 export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format'] as const;
@@ -45,6 +47,11 @@ export interface PublishOptions {
   description?: string;
   /** The model JSON inside `modelDir`. Default: `model.json`, else the only `*.json` holding a tfjs model. */
   entry?: string;
+  /**
+   * Also write quantized variants (`float16`, `uint8`) of the float32 weights, in the tfjs
+   * weights-manifest format that tfjs dequantizes on load. See `src/node/quantize.ts`.
+   */
+  quantize?: readonly QuantizedDtype[];
   /** Timestamp of the publication (tests). Default: now. */
   now?: Date;
   lock?: LockOptions;
@@ -198,6 +205,40 @@ async function describeFiles(files: ModelFiles['files']): Promise<FileEntry[]> {
   return out;
 }
 
+/** One quantized variant, in memory until it is stored. */
+interface QuantizedVariant {
+  dtype: QuantizedDtype;
+  files: Array<FileEntry & { bytes: Uint8Array }>;
+}
+
+/** Builds the requested quantized variants of a model directory's float32 weights. */
+async function quantizeVariants(model: ModelFiles, dtypes: readonly string[]): Promise<QuantizedVariant[]> {
+  const wanted = [...new Set(dtypes)];
+  for (const d of wanted) {
+    if (!(QUANTIZED_DTYPES as readonly string[]).includes(d)) {
+      throw new RegistryStoreError(`cannot quantize to "${d}" (supported: ${QUANTIZED_DTYPES.join(', ')})`, 'INVALID');
+    }
+  }
+  if (wanted.length === 0) return [];
+  const json = JSON.parse(await fs.readFile(model.files[0]!.abs, 'utf8')) as Record<string, unknown>;
+  const shards = await Promise.all(model.files.slice(1).map((f) => fs.readFile(f.abs)));
+  const weights = new Uint8Array(Buffer.concat(shards));
+  const dir = path.posix.dirname(model.entry);
+  const stem = path.posix.basename(model.entry).replace(/\.json$/, '');
+  return wanted.map((dtype) => {
+    let q;
+    try {
+      q = quantizeModel(json, weights, dtype as QuantizedDtype, stem);
+    } catch (e) {
+      throw new RegistryStoreError(`cannot quantize ${model.entry} to ${dtype}: ${(e as Error).message}`, 'INVALID', { cause: e });
+    }
+    return {
+      dtype: dtype as QuantizedDtype,
+      files: q.files.map((f) => ({ path: dir === '.' ? f.path : `${dir}/${f.path}`, size: f.bytes.byteLength, sha256: sha256Hex(f.bytes), bytes: f.bytes })),
+    };
+  });
+}
+
 /** Highest non-yanked version, by SemVer precedence. */
 export function highestLive(versions: readonly VersionEntry[]): string | undefined {
   return versions
@@ -227,6 +268,7 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     throw new RegistryStoreError(`card says format "${String(card.format)}" but ${model.entry} is ${model.format}`, 'INVALID');
   }
   const files = await describeFiles(model.files);
+  const quantized = await quantizeVariants(model, opts.quantize ?? []);
 
   const { format: _cardFormat, ...cardRest } = card;
   const draft: Record<string, unknown> = {
@@ -238,7 +280,10 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
     ...(opts.description !== undefined ? { description: opts.description } : {}),
     format: model.format,
     createdAt: now,
-    variants: { float32: { entry: model.entry, files } },
+    variants: {
+      float32: { entry: model.entry, files },
+      ...Object.fromEntries(quantized.map((q) => [q.dtype, { entry: q.files[0]!.path, files: q.files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) }])),
+    },
   };
   // Stable key order in the written document.
   const order = ['schema', 'id', 'version', 'task', 'format', 'description', 'createdAt', 'license', 'source', 'labels', 'preprocess', 'output', 'outputName', 'metrics', 'variants'];
@@ -276,6 +321,11 @@ export async function publish(opts: PublishOptions): Promise<PublishResult> {
       throw new RegistryStoreError(`${f.abs} changed while publishing`, 'CONFLICT');
     }
     if (!had) written.push(paths.blob(put.sha256));
+  }
+  for (const f of quantized.flatMap((q) => q.files)) {
+    const had = await store.exists(paths.blob(f.sha256));
+    await store.putBlobBytes(f.bytes);
+    if (!had) written.push(paths.blob(f.sha256));
   }
 
   return store.withLock(async () => {
