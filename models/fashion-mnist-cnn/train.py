@@ -32,7 +32,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.environ.get('FASHION_MNIST_DIR', '/usr/share/datasets/fashion-mnist')
 SEED = int(os.environ.get('SEED', '20251122'))
-EPOCHS = int(os.environ.get('EPOCHS', '8'))
+EPOCHS = int(os.environ.get('EPOCHS', '14'))
 BATCH = 64
 PARITY_N = 500
 LABELS = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']

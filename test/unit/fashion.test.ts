@@ -60,10 +60,10 @@ describe('models/fashion-mnist-cnn', () => {
     expect(acc).toBe(expected.accuracy);
   });
 
-  it('the card and training record state the full test-set accuracy (≥ 90 %)', () => {
+  it('the card and training record state the full test-set accuracy (≥ 91 %)', () => {
     const training = JSON.parse(read('training.json').toString('utf8'));
     expect(training.testImages).toBe(10000);
-    expect(training.testAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(training.testAccuracy).toBeGreaterThanOrEqual(0.91);
     const card = JSON.parse(read('card.json').toString('utf8'));
     expect(card.metrics['accuracy.pytorch']).toBe(training.testAccuracy);
   });
