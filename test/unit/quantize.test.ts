@@ -2,16 +2,20 @@
  * Quantized variants: float16 bit conversion, uint8 affine parameters, and the
  * written files loaded back by TensorFlow.js itself (which dequantizes them).
  */
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromFloat16Bits, quantizeModel, toFloat16Bits, uint8Params } from '../../src/node/quantize.js';
 import { publish } from '../../src/node/publish.js';
 import { RegistryStore } from '../../src/node/store.js';
 import { paths } from '../../src/registry/refs.js';
+import { InvalidInputError } from '../../src/errors/invalid-input.js';
+import { chooseDtype } from '../../workers/dtype.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tinyDir = path.join(repo, 'models/tiny-cnn');
@@ -124,5 +128,51 @@ describe('publish --quantize', () => {
   it('refuses an unknown dtype and writes nothing', async () => {
     await expect(publish({ modelDir: tinyDir, root, id: 'tiny-q', version: '2.0.0', card: path.join(tinyDir, 'card.json'), quantize: ['int4' as 'uint8'] })).rejects.toThrow(/cannot quantize to "int4"/);
     expect(await new RegistryStore(root).readManifest('tiny-q', '2.0.0')).toBeUndefined();
+  });
+});
+
+describe('webinfer-registry publish --quantize', () => {
+  it('writes the variants and reports their sizes; an unknown dtype is a one-line error', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'webinfer-quant-cli-'));
+    const run = promisify(execFile);
+    const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      try {
+        const { stdout, stderr } = await run('npx', ['tsx', 'src/node/cli.ts', ...args], { cwd: repo, encoding: 'utf8' });
+        return { code: 0, stdout, stderr };
+      } catch (e) {
+        const x = e as { code: number; stdout: string; stderr: string };
+        return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+      }
+    };
+    try {
+      const base = ['publish', 'models/tiny-cnn', '--root', root, '--id', 'tiny-cnn', '--card', 'models/tiny-cnn/card.json'];
+      const ok = await cli(...base, '--version', '1.0.0', '--quantize', 'float16,uint8');
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/^published tiny-cnn@1\.0\.0 \(image-classification, tfjs-layers, 2 files, 29087 bytes\); variants: float16 \d+ bytes, uint8 \d+ bytes; aliases: latest\n$/);
+      const m = (await new RegistryStore(root).readManifest('tiny-cnn', '1.0.0'))!;
+      expect(Object.keys(m.variants).sort()).toEqual(['float16', 'float32', 'uint8']);
+      const bad = await cli(...base, '--version', '2.0.0', '--quantize', 'int4');
+      expect(bad.code).toBe(1);
+      expect(bad.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'))).toEqual(['webinfer-registry: error: cannot quantize to "int4" (supported: float16, uint8)']);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('chooseDtype (the worker picks the variant after the backend)', () => {
+  const variant = { entry: 'model.json', files: [{ path: 'model.json', size: 1, sha256: '0'.repeat(64) }] };
+  const manifest = (keys: string[]) =>
+    ({ id: 'm', version: '1.0.0', variants: Object.fromEntries(keys.map((k) => [k, variant])) }) as unknown as Parameters<typeof chooseDtype>[0];
+  it('auto: float16 when present, else float32; uint8 only when asked', () => {
+    for (const backend of ['webgpu', 'wasm', 'cpu'] as const) {
+      expect(chooseDtype(manifest(['float32', 'float16', 'uint8']), 'auto', backend).dtype).toBe('float16');
+      expect(chooseDtype(manifest(['float32', 'uint8']), 'auto', backend).dtype).toBe('float32');
+    }
+    expect(chooseDtype(manifest(['float32', 'uint8']), 'uint8', 'wasm')).toEqual({ dtype: 'uint8', reason: 'asked for uint8' });
+  });
+  it('a variant the model lacks is an InvalidInputError naming what it has', () => {
+    expect(() => chooseDtype(manifest(['float32']), 'float16', 'wasm')).toThrow(InvalidInputError);
+    expect(() => chooseDtype(manifest(['float32']), 'float16', 'wasm')).toThrow('m@1.0.0 has no float16 variant (it has float32)');
   });
 });
