@@ -3,7 +3,7 @@
  * image, see the top-k labels, the download progress, the backend and why, and the
  * latency — while the main thread stays responsive (the heartbeat keeps spinning).
  */
-import { createClient, isWebInferError, type Classifier, type Prediction } from '../src/index.js';
+import { createClient, isWebInferError, type Classifier, type DtypePreference, type Prediction } from '../src/index.js';
 
 const REGISTRY = new URL('/registry', location.href).href;
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -43,6 +43,7 @@ async function selectModel(ref: string): Promise<void> {
   try {
     const next = await client.load(ref, {
       task: 'image-classification',
+      dtype: $<HTMLSelectElement>('dtype').value as DtypePreference,
       signal: loadController.signal,
       onProgress: (p) => {
         bar.style.width = `${p.total ? (100 * p.loaded) / p.total : 100}%`;
@@ -52,7 +53,7 @@ async function selectModel(ref: string): Promise<void> {
     await model?.dispose();
     model = next;
     const i = next.info;
-    $('model-info').textContent = `${i.id}@${i.version} · ${i.format} · ${(i.bytes / 1024).toFixed(0)} KiB · ${i.downloadedBytes ? `downloaded ${(i.downloadedBytes / 1024).toFixed(0)} KiB` : 'from cache'}${i.offline ? ' · offline' : ''} · ${i.labels.length} labels${i.description ? ` — ${i.description}` : ''}`;
+    $('model-info').textContent = `${i.id}@${i.version} · ${i.format} · ${i.dtype} weights (${i.dtypeReason ?? ''}) · ${(i.bytes / 1024).toFixed(0)} KiB · ${i.downloadedBytes ? `downloaded ${(i.downloadedBytes / 1024).toFixed(0)} KiB` : 'from cache'}${i.offline ? ' · offline' : ''} · ${i.labels.length} labels${i.description ? ` — ${i.description}` : ''}`;
     await showBackend();
   } catch (e) {
     if (!(isWebInferError(e) && e.name === 'AbortError')) showError(e);
@@ -83,6 +84,36 @@ async function classify(image: Blob | HTMLCanvasElement): Promise<void> {
   } catch (e) {
     showError(e);
   }
+}
+
+interface Sample { file: string; index: number; label: string }
+
+/** Thumbnails of Fashion-MNIST test images (demo/public/samples, written by train.py). */
+async function setUpSamples(): Promise<void> {
+  const res = await fetch('./samples/fashion/samples.json');
+  if (!res.ok) return;
+  const samples = (await res.json()) as Sample[];
+  $('samples').replaceChildren(
+    ...samples.map((s) => {
+      const b = document.createElement('button');
+      b.title = `test image #${s.index}: ${s.label}`;
+      b.dataset['label'] = s.label;
+      const img = new Image(28, 28);
+      img.src = `./samples/fashion/${s.file}`;
+      img.alt = s.label;
+      b.append(img);
+      b.addEventListener('click', async () => {
+        const blob = await (await fetch(img.src)).blob();
+        const bitmap = await createImageBitmap(blob);
+        const canvas = $<HTMLCanvasElement>('draw');
+        const ctx = canvas.getContext('2d')!;
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        await classify(blob);
+      });
+      return b;
+    }),
+  );
 }
 
 function setUpDrawing(): void {
@@ -133,11 +164,14 @@ function setUpDrawing(): void {
 
 async function main(): Promise<void> {
   setUpDrawing();
+  void setUpSamples().catch(showError);
   void showBackend().catch(showError);
   const models = await loadCatalog();
   const modelSelect = $<HTMLSelectElement>('model');
   const versionSelect = $<HTMLSelectElement>('version');
   modelSelect.replaceChildren(...models.map((m) => new Option(`${m.id}${m.description ? '' : ''}`, m.id)));
+  // The trained model first, when the registry has it.
+  if (models.some((m) => m.id === 'fashion-mnist-cnn')) modelSelect.value = 'fashion-mnist-cnn';
   const fillVersions = (): void => {
     const m = models.find((x) => x.id === modelSelect.value);
     if (!m) return;
@@ -154,6 +188,7 @@ async function main(): Promise<void> {
     void selectModel(versionSelect.value);
   });
   versionSelect.addEventListener('change', () => void selectModel(versionSelect.value));
+  $('dtype').addEventListener('change', () => void selectModel(versionSelect.value));
   fillVersions();
   if (versionSelect.value) await selectModel(versionSelect.value);
   (window as unknown as { demoReady: boolean }).demoReady = true;

@@ -4,6 +4,8 @@
  * - `tiny-cnn` 1.0.0 (alias `stable`) and 1.1.0 (same files, another description; `latest` only,
  *   so `stable` stays at 1.0.0);
  * - `emotion` 1.0.0 (alias `stable`), the real MIT graph model of `models/emotion`;
+ * - `fashion-mnist-cnn` 1.0.0 (alias `stable`), the trained CNN of `models/fashion-mnist-cnn`,
+ *   with float16 and uint8 variants;
  * - `not-a-classifier` 1.0.0: the tiny-cnn files published as task `text-generation`
  *   (a fixture for TaskMismatchError).
  *
@@ -21,6 +23,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(process.argv[2] ?? '.registry');
 const tinyDir = path.join(repo, 'models', 'tiny-cnn');
 const emotionDir = path.join(repo, 'models', 'emotion');
+const fashionDir = path.join(repo, 'models', 'fashion-mnist-cnn');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -31,6 +34,7 @@ const at = (iso: string): Date => new Date(iso);
 async function main(): Promise<void> {
   const tinyCard = await readCard(tinyDir);
   const emotionCard = await readCard(emotionDir);
+  const fashionCard = await readCard(fashionDir);
   const jobs: Array<Omit<PublishOptions, 'root'>> = [
     { modelDir: tinyDir, id: 'tiny-cnn', version: '1.0.0', aliases: ['stable'], card: tinyCard, now: at('2025-01-01T00:00:00.000Z') },
     {
@@ -42,6 +46,15 @@ async function main(): Promise<void> {
       now: at('2025-02-01T00:00:00.000Z'),
     },
     { modelDir: emotionDir, id: 'emotion', version: '1.0.0', aliases: ['stable'], card: emotionCard, now: at('2025-01-01T00:00:00.000Z') },
+    {
+      modelDir: fashionDir,
+      id: 'fashion-mnist-cnn',
+      version: '1.0.0',
+      aliases: ['stable'],
+      card: fashionCard,
+      quantize: ['float16', 'uint8'],
+      now: at('2025-03-01T00:00:00.000Z'),
+    },
     {
       modelDir: tinyDir,
       id: 'not-a-classifier',

@@ -67,6 +67,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 }
 
 const BACKENDS = new Set(['auto', 'webgpu', 'wasm', 'cpu']);
+const DTYPES = new Set(['auto', 'float32', 'float16', 'uint8']);
 
 /**
  * Creates a client. Nothing starts until the first call (or `ready()`).
@@ -118,12 +119,15 @@ export function createClient(options: ClientOptions): WebInferClient {
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
       throw new InvalidInputError('onProgress must be a function', { reason: 'bad-option', field: 'onProgress' });
     }
+    if (opts.dtype !== undefined && !DTYPES.has(opts.dtype)) {
+      throw new InvalidInputError(`dtype must be auto, float32, float16 or uint8, got "${String(opts.dtype)}"`, { reason: 'bad-option', field: 'dtype' });
+    }
     const handle = nextHandle++;
     const callId = newCallId();
     const progress = opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined;
     const { info, generation } = await host.call(
       async (remote, _backend, gen) => ({
-        info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}) }, progress),
+        info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}), ...(opts.dtype ? { dtype: opts.dtype } : {}) }, progress),
         generation: gen,
       }),
       { signal: opts.signal, timeoutMs: opts.timeoutMs, callId, operation: 'load' },

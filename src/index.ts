@@ -21,6 +21,8 @@ export type {
   BackendPreference,
   ClassifyOptions,
   ClientOptions,
+  Dtype,
+  DtypePreference,
   ImageInput,
   LoadOptions,
   LoadProgress,

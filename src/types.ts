@@ -1,10 +1,11 @@
 /**
  * Public types of webinfer's main-thread API.
  */
-import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
+import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, Dtype, DtypePreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
 import type { ImageInput } from './image/to-wire.js';
 import type { RawPixels } from './image/limits.js';
 
+export type { Dtype, DtypePreference };
 export type { AdapterInfo, BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
 
 /** Options of {@link createClient}. Only `registry` is required. */
@@ -52,6 +53,13 @@ export interface LoadOptions {
   readonly signal?: AbortSignal;
   /** Time limit of the whole load. Default: none (each request has its own stall limit). */
   readonly timeoutMs?: number;
+  /**
+   * Which weights to download: `float32`, `float16` (half the bytes), `uint8` (a quarter, may lose
+   * a little accuracy) or `auto` (default): `float16` when the model has it, else `float32` —
+   * chosen in the worker once the backend is settled. A variant the model lacks fails with
+   * InvalidInputError (`reason: 'dtype-unavailable'`). `model.info.dtype` says what was loaded.
+   */
+  readonly dtype?: DtypePreference;
 }
 
 /** Options of `classify()`. */

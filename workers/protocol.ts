@@ -81,7 +81,14 @@ export interface LoadRequest {
   readonly ref: string;
   /** The task the caller expects, if any. */
   readonly task?: 'image-classification' | 'text-generation';
+  /** Which weights variant to load; default `auto` (see `workers/dtype.ts`). */
+  readonly dtype?: DtypePreference;
 }
+
+/** Numeric variants of a model's weights (tfjs dequantizes them to float32 on load). */
+export type Dtype = 'float32' | 'float16' | 'uint8';
+/** What the caller asks for: a variant, or `auto`. */
+export type DtypePreference = 'auto' | Dtype;
 
 /** What the worker knows about a loaded model. */
 export interface ModelInfo {
@@ -93,6 +100,8 @@ export interface ModelInfo {
   readonly description?: string;
   readonly license?: string;
   readonly dtype: 'float32' | 'float16' | 'uint8';
+  /** Why that variant was loaded. */
+  readonly dtypeReason?: string;
   /** Total bytes of the model's files. */
   readonly bytes: number;
   /** Bytes that came from the network in this load (0 on a warm cache). */

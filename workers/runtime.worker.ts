@@ -22,6 +22,7 @@ import { createRunnable, type Runnable } from './runnable.js';
 import { preprocess, topPredictions } from './tasks/image-classification.js';
 import { SUPPORTED_TASKS } from './tasks/index.js';
 import { DEFAULT_WASM_PATHS } from './wasm-paths.js';
+import { chooseDtype } from './dtype.js';
 
 interface LoadedModel {
   readonly info: ModelInfo;
@@ -169,7 +170,8 @@ async function load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelI
         actual: manifest.task,
       });
     }
-    const files = await s.loader.fetchFiles(manifest, offline, 'float32', controller.signal, progress);
+    const dtype = chooseDtype(manifest, req.dtype ?? 'auto', s.backend.name);
+    const files = await s.loader.fetchFiles(manifest, offline, dtype.dtype, controller.signal, progress);
     if (controller.signal.aborted) throw abortError(controller.signal);
     const runnable = await withRecovery(() => createRunnable(files));
     if (controller.signal.aborted) {
@@ -185,6 +187,7 @@ async function load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelI
       ...(manifest.description !== undefined ? { description: manifest.description } : {}),
       ...(manifest.license !== undefined ? { license: manifest.license } : {}),
       dtype: files.dtype,
+      dtypeReason: dtype.reason,
       bytes: files.bytes,
       downloadedBytes: files.downloadedBytes,
       offline: files.offline,

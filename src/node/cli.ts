@@ -17,6 +17,7 @@ import { ModelNotFoundError } from '../errors/model-not-found.js';
 import { exportStatic, gc, moveAlias, rollbackAlias, verifyRegistry, yankVersion, type GcResult } from './ops.js';
 import { progressBar } from './progress.js';
 import { prepareVersion, publish, type PublishProgress } from './publish.js';
+import type { QuantizedDtype } from './quantize.js';
 import { RemoteRegistry } from './remote.js';
 import { RegistryStore, RegistryStoreError } from './store.js';
 import { SCOPES, TokenStore, type Scope } from './tokens.js';
@@ -78,9 +79,10 @@ export function makeProgram(): Command {
     .option('--task <task>', 'task, overriding the card')
     .option('--description <text>', 'description, overriding the card')
     .option('--entry <file>', 'model JSON inside the directory (default: model.json)')
+    .option('--quantize <dtypes>', 'also write quantized variants: float16, uint8 or float16,uint8', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--private', 'a new model is private: reads need a read token on the service, export leaves it out')
     .option('--no-progress', 'no progress bar')
-    .action(async (modelDir: string, o: Target & { id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string; private?: boolean; progress: boolean }) => {
+    .action(async (modelDir: string, o: Target & { id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string; private?: boolean; progress: boolean; quantize?: string[] }) => {
       const where = target(o);
       const opts = {
         modelDir,
@@ -92,6 +94,7 @@ export function makeProgram(): Command {
         ...(o.description !== undefined ? { description: o.description } : {}),
         ...(o.entry !== undefined ? { entry: o.entry } : {}),
         ...(o.private ? { private: true } : {}),
+        ...(o.quantize !== undefined ? { quantize: o.quantize as QuantizedDtype[] } : {}),
       };
       const progress = progressReporter(o.progress);
       let manifest: Manifest;
@@ -113,8 +116,12 @@ export function makeProgram(): Command {
         .map(([a]) => a);
       const files = manifest.variants.float32.files;
       const bytes = files.reduce((s, f) => s + f.size, 0);
+      const variants = Object.entries(manifest.variants)
+        .filter(([k]) => k !== 'float32')
+        .map(([k, v]) => `${k} ${(v as { files: { size: number }[] }).files.reduce((s, f) => s + f.size, 0)} bytes`);
       print(
         `published ${manifest.id}@${manifest.version} (${manifest.task}, ${manifest.format}, ${files.length} files, ${bytes} bytes)` +
+          `${variants.length ? `; variants: ${variants.join(', ')}` : ''}` +
           `${aliases.length ? `; aliases: ${aliases.join(', ')}` : ''}`,
       );
     });

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   ALIAS_RE,
@@ -24,6 +25,8 @@ import {
 } from '../registry/schema.js';
 import { compareSemver, paths } from '../registry/refs.js';
 import { assertId, assertVersion, RegistryStore, RegistryStoreError, type LockOptions } from './store.js';
+import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
+import { sha256Hex } from './store.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
 export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format'] as const;
@@ -45,6 +48,11 @@ export interface PublishOptions {
   description?: string;
   /** The model JSON inside `modelDir`. Default: `model.json`, else the only `*.json` holding a tfjs model. */
   entry?: string;
+  /**
+   * Also write quantized variants (`float16`, `uint8`) of the float32 weights, in the tfjs
+   * weights-manifest format that tfjs dequantizes on load. See `src/node/quantize.ts`.
+   */
+  quantize?: readonly QuantizedDtype[];
   /** Timestamp of the publication (tests). Default: now. */
   now?: Date;
   lock?: LockOptions;
@@ -202,6 +210,40 @@ async function describeFiles(files: ModelFiles['files']): Promise<FileEntry[]> {
   return out;
 }
 
+/** One quantized variant, in memory until it is stored. */
+interface QuantizedVariant {
+  dtype: QuantizedDtype;
+  files: Array<FileEntry & { bytes: Uint8Array }>;
+}
+
+/** Builds the requested quantized variants of a model directory's float32 weights. */
+async function quantizeVariants(model: ModelFiles, dtypes: readonly string[]): Promise<QuantizedVariant[]> {
+  const wanted = [...new Set(dtypes)];
+  for (const d of wanted) {
+    if (!(QUANTIZED_DTYPES as readonly string[]).includes(d)) {
+      throw new RegistryStoreError(`cannot quantize to "${d}" (supported: ${QUANTIZED_DTYPES.join(', ')})`, 'INVALID');
+    }
+  }
+  if (wanted.length === 0) return [];
+  const json = JSON.parse(await fs.readFile(model.files[0]!.abs, 'utf8')) as Record<string, unknown>;
+  const shards = await Promise.all(model.files.slice(1).map((f) => fs.readFile(f.abs)));
+  const weights = new Uint8Array(Buffer.concat(shards));
+  const dir = path.posix.dirname(model.entry);
+  const stem = path.posix.basename(model.entry).replace(/\.json$/, '');
+  return wanted.map((dtype) => {
+    let q;
+    try {
+      q = quantizeModel(json, weights, dtype as QuantizedDtype, stem);
+    } catch (e) {
+      throw new RegistryStoreError(`cannot quantize ${model.entry} to ${dtype}: ${(e as Error).message}`, 'INVALID', { cause: e });
+    }
+    return {
+      dtype: dtype as QuantizedDtype,
+      files: q.files.map((f) => ({ path: dir === '.' ? f.path : `${dir}/${f.path}`, size: f.bytes.byteLength, sha256: sha256Hex(f.bytes), bytes: f.bytes })),
+    };
+  });
+}
+
 /** Highest non-yanked version, by SemVer precedence. */
 export function highestLive(versions: readonly VersionEntry[]): string | undefined {
   return versions
@@ -264,6 +306,7 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
   }
   for (const f of model.files) await opts.onProgress?.({ phase: 'hash', file: f.path });
   const files = await describeFiles(model.files);
+  const quantized = await quantizeVariants(model, opts.quantize ?? []);
 
   const { format: _cardFormat, ...cardRest } = card;
   const draft: Record<string, unknown> = {
@@ -275,7 +318,10 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
     ...(opts.description !== undefined ? { description: opts.description } : {}),
     format: model.format,
     createdAt: now,
-    variants: { float32: { entry: model.entry, files } },
+    variants: {
+      float32: { entry: model.entry, files },
+      ...Object.fromEntries(quantized.map((q) => [q.dtype, { entry: q.files[0]!.path, files: q.files.map(({ path, size, sha256 }) => ({ path, size, sha256 })) }])),
+    },
   };
   // Stable key order in the written document.
   const order = ['schema', 'id', 'version', 'task', 'format', 'description', 'createdAt', 'license', 'source', 'labels', 'preprocess', 'output', 'outputName', 'metrics', 'variants'];
@@ -295,8 +341,25 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
     now,
     doc,
     manifest: checked.value,
-    files: files.map((f, i) => ({ ...f, abs: model.files[i]!.abs })),
+    files: [...files.map((f, i) => ({ ...f, abs: model.files[i]!.abs })), ...(await spoolQuantized(quantized))],
   };
+}
+
+/**
+ * Quantized variants exist only in memory: spool their files to a private temp directory, so
+ * that a local commit and an upload to a service treat every file the same way (by path).
+ */
+async function spoolQuantized(quantized: readonly QuantizedVariant[]): Promise<Array<FileEntry & { abs: string }>> {
+  const all = quantized.flatMap((q) => q.files);
+  if (all.length === 0) return [];
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webinfer-quantized-'));
+  const out: Array<FileEntry & { abs: string }> = [];
+  for (const f of all) {
+    const abs = path.join(dir, f.sha256);
+    await fs.writeFile(abs, f.bytes);
+    out.push({ path: f.path, size: f.size, sha256: f.sha256, abs });
+  }
+  return out;
 }
 
 const refuseExisting = (id: string, version: string): RegistryStoreError =>

@@ -1,0 +1,71 @@
+/**
+ * A walk through the demo (demo/, the page `npm run demo` serves): the Vite dev server
+ * with the demo config (cross-origin isolated) and the fixture registry under /registry.
+ * Pick the model → click a Fashion-MNIST test sample → the right label comes first.
+ * Screenshots are attached to the test output (test-results/).
+ */
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { createServer, type ViteDevServer } from 'vite';
+import { registryStatic } from '../../scripts/demo-registry.mjs';
+import { expect, REGISTRY_ROOT, test } from './fixtures.js';
+import { REPO } from './server.js';
+
+let vite: ViteDevServer;
+let base: string;
+
+test.beforeAll(async () => {
+  vite = await createServer({
+    configFile: path.join(REPO, 'vite.config.ts'),
+    mode: 'demo',
+    cacheDir: path.join(REPO, '.tmp/vite-demo-e2e'),
+    logLevel: 'warn',
+    clearScreen: false,
+    plugins: [registryStatic(REGISTRY_ROOT)],
+    server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false },
+  });
+  await vite.listen();
+  const address = vite.httpServer?.address() as AddressInfo | null;
+  if (!address || typeof address === 'string') throw new Error('the demo dev server did not start listening');
+  base = `http://127.0.0.1:${address.port}`;
+});
+
+test.afterAll(async () => {
+  await vite?.close();
+});
+
+test('demo: catalogue in the picker, a test-set sample gets its right label, backend badge and latency shown', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => (window as unknown as { demoReady?: boolean }).demoReady === true, undefined, { timeout: 120_000 });
+
+  // The picker lists the registry's image classifiers, with aliases and versions.
+  const models = await page.locator('#model option').allTextContents();
+  expect(models).toEqual(expect.arrayContaining(['fashion-mnist-cnn', 'emotion', 'tiny-cnn']));
+  expect(models).not.toContain('not-a-classifier'); // a text-generation model
+  await page.selectOption('#model', 'fashion-mnist-cnn');
+  await expect(page.locator('#version option')).toContainText(['@latest → 1.0.0', '@stable → 1.0.0', '1.0.0']);
+  await page.selectOption('#dtype', 'float32');
+  await expect(page.locator('#model-info')).toContainText('fashion-mnist-cnn@1.0.0', { timeout: 60_000 });
+  await expect(page.locator('#model-info')).toContainText('float32 weights');
+  await expect(page.locator('#progress-bar')).toHaveAttribute('style', /width: 100%/);
+  await expect(page.locator('#backend')).toHaveText(/backend: wasm \+ SIMD \+ threads/);
+  await page.screenshot({ path: testInfo.outputPath('demo-1-loaded.png'), fullPage: true });
+
+  const samples = page.locator('#samples button');
+  expect(await samples.count()).toBe(10);
+  for (const i of [7, 1]) {
+    const sample = samples.nth(i);
+    const label = await sample.getAttribute('data-label');
+    expect(label).toBeTruthy();
+    await sample.click();
+    await expect(page.locator('#result li').first()).toContainText(`${label} — `, { timeout: 60_000 });
+    await expect(page.locator('#latency')).toContainText(/classified in \d+\.\d ms/);
+    await page.screenshot({ path: testInfo.outputPath(`demo-2-sample-${i}.png`), fullPage: true });
+  }
+  expect(await page.locator('#error').textContent()).toBe('');
+  expect(errors).toEqual([]);
+  for (const f of ['demo-1-loaded.png', 'demo-2-sample-7.png', 'demo-2-sample-1.png']) await testInfo.attach(f, { path: testInfo.outputPath(f), contentType: 'image/png' });
+});

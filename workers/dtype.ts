@@ -1,0 +1,33 @@
+/**
+ * Which weights variant a load downloads. Decided in the worker, after the backend is
+ * settled (so a WebGPU → WASM fallback is known when the variant is chosen).
+ *
+ * `auto`: `float16` when the manifest has it, else `float32`. Why not the backend? tfjs 4.22
+ * dequantizes every variant to float32 when the model loads, on every backend (WebGPU, WASM,
+ * CPU), so the backend computes in float32 whatever was downloaded: the variant only trades
+ * download size against accuracy. float16 halves the bytes and changes probabilities by about
+ * 1e-3; uint8 quarters them but may cost accuracy, so it is never picked automatically — ask
+ * for it. The backend is still passed in, so a backend with native half-precision kernels can
+ * change the rule in one place.
+ *
+ * @example
+ * chooseDtype(manifest, 'auto', 'wasm'); // { dtype: 'float16', reason: 'auto: float16 halves the download; …' }
+ */
+import { InvalidInputError } from '../src/errors/invalid-input.js';
+import type { Manifest } from '../src/registry/schema.js';
+import type { BackendName, Dtype, DtypePreference } from './protocol.js';
+
+export function chooseDtype(manifest: Manifest, wanted: DtypePreference, backend: BackendName): { dtype: Dtype; reason: string } {
+  const has = (d: Dtype): boolean => manifest.variants[d] !== undefined;
+  const available = (['float32', 'float16', 'uint8'] as const).filter(has);
+  if (wanted !== 'auto') {
+    if (!has(wanted)) {
+      throw new InvalidInputError(`${manifest.id}@${manifest.version} has no ${wanted} variant (it has ${available.join(', ')})`, { reason: 'dtype-unavailable', field: 'dtype' });
+    }
+    return { dtype: wanted, reason: `asked for ${wanted}` };
+  }
+  if (has('float16')) {
+    return { dtype: 'float16', reason: `auto: float16 halves the download; ${backend} computes in float32 after tfjs dequantizes it on load (uint8 only when asked: it may cost accuracy)` };
+  }
+  return { dtype: 'float32', reason: `auto: the model has only ${available.join(', ')}` };
+}
