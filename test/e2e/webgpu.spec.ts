@@ -63,7 +63,7 @@ test('a lost WebGPU device: the worker moves to WASM, retries the call, and repo
   const page = await open();
   const r = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true });
-    const model = await client.load('tiny-cnn');
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
     const img = () => ({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const });
     const before = await model.classify(img(), { topK: 10 });
     const lost = await client.debug.loseWebGPUDevice();
@@ -87,7 +87,7 @@ test('a WebGPU device lost in the middle of a call: that call is retried once on
   const page = await open();
   const r = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true, callTimeoutMs: 20_000 });
-    const model = await client.load('emotion');
+    const model = await client.load('emotion', { task: 'image-classification' });
     const img = () => ({ data: window.util.pattern(64, 64, 1), width: 64, height: 64, channels: 1 as const });
     const before = await model.classify(img(), { topK: 7 });
     const armed = await client.debug.loseWebGPUDevice('during-next-run');
@@ -111,7 +111,7 @@ test('WebGPU: no tensor leak over 200 calls', async ({ open, registry }) => {
     const client = window.webinfer.createClient({ registry, backend: 'webgpu' });
     await client.ready();
     const empty = await client.memory();
-    const model = await client.load('tiny-cnn');
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
     const img = { data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const };
     await model.classify(img);
     const warm = await client.memory();
