@@ -5,7 +5,10 @@
  *   so `stable` stays at 1.0.0);
  * - `emotion` 1.0.0 (alias `stable`), the real MIT graph model of `models/emotion`;
  * - `not-a-classifier` 1.0.0: the tiny-cnn files published as task `text-generation`
- *   (a fixture for TaskMismatchError).
+ *   (a fixture for TaskMismatchError);
+ * - `tiny-gpt` 1.0.0 (alias `stable`): the GPT-2 trained here (`models/tiny-gpt`, format
+ *   gpt2-safetensors); `tiny-gpt-chunked` 1.0.0: the same files with `model.safetensors`
+ *   split into 1 MB chunks (a fixture for chunked downloads).
  *
  * Idempotent: versions already in the registry are skipped.
  *
@@ -21,6 +24,7 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(process.argv[2] ?? '.registry');
 const tinyDir = path.join(repo, 'models', 'tiny-cnn');
 const emotionDir = path.join(repo, 'models', 'emotion');
+const gptDir = path.join(repo, 'models', 'tiny-gpt');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -31,6 +35,7 @@ const at = (iso: string): Date => new Date(iso);
 async function main(): Promise<void> {
   const tinyCard = await readCard(tinyDir);
   const emotionCard = await readCard(emotionDir);
+  const gptCard = await readCard(gptDir);
   const jobs: Array<Omit<PublishOptions, 'root'>> = [
     { modelDir: tinyDir, id: 'tiny-cnn', version: '1.0.0', aliases: ['stable'], card: tinyCard, now: at('2025-01-01T00:00:00.000Z') },
     {
@@ -54,6 +59,16 @@ async function main(): Promise<void> {
         license: 'MIT',
         source: 'scripts/publish-fixtures.ts',
       },
+      now: at('2025-01-01T00:00:00.000Z'),
+    },
+    { modelDir: gptDir, id: 'tiny-gpt', version: '1.0.0', aliases: ['stable'], card: gptCard, now: at('2025-01-01T00:00:00.000Z') },
+    {
+      modelDir: gptDir,
+      id: 'tiny-gpt-chunked',
+      version: '1.0.0',
+      aliases: ['stable'],
+      card: { ...gptCard, description: `${String(gptCard.description)} Published in 1 MB chunks (test fixture).` },
+      chunkBytes: 1024 * 1024,
       now: at('2025-01-01T00:00:00.000Z'),
     },
   ];

@@ -63,7 +63,6 @@ export class Gpt2Model {
   readonly #lnfG: tf.Tensor1D;
   readonly #lnfB: tf.Tensor1D;
   readonly #all: tf.Tensor[] = [];
-  readonly #masks = new Map<string, tf.Tensor2D>();
 
   private constructor(
     readonly config: Gpt2Config,
@@ -132,21 +131,11 @@ export class Gpt2Model {
     return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
   }
 
-  /** Additive causal mask [T, S]: query i (at position S-T+i) sees keys 0…S-T+i. */
+  /** Additive causal mask [T, S]: query i (at position S-T+i) sees keys 0…S-T+i. Only for multi-token steps (the prompt). */
   #mask(T: number, S: number): tf.Tensor2D {
-    const key = `${T}x${S}`;
-    let m = this.#masks.get(key);
-    if (!m) {
-      const data = new Float32Array(T * S);
-      for (let i = 0; i < T; i++) for (let j = S - T + i + 1; j < S; j++) data[i * S + j] = -1e9;
-      m = tf.keep(tf.tensor2d(data, [T, S]));
-      if (this.#masks.size > 64) {
-        for (const t of this.#masks.values()) t.dispose();
-        this.#masks.clear();
-      }
-      this.#masks.set(key, m);
-    }
-    return m;
+    const data = new Float32Array(T * S);
+    for (let i = 0; i < T; i++) for (let j = S - T + i + 1; j < S; j++) data[i * S + j] = -1e9;
+    return tf.tensor2d(data, [T, S]);
   }
 
   /**
@@ -161,10 +150,10 @@ export class Gpt2Model {
     if (start + T > P) throw new RangeError(`context of ${start + T} tokens exceeds n_positions ${P}`);
     const hd = C / H;
     const S = start + T;
-    const mask = T > 1 ? this.#mask(T, S) : undefined;
     const newKeys: tf.Tensor3D[] = [];
     const newValues: tf.Tensor3D[] = [];
     const logits = tf.tidy(() => {
+      const mask = T > 1 ? this.#mask(T, S) : undefined;
       const idx = tf.tensor1d(Array.from(ids), 'int32');
       let x: tf.Tensor2D = tf.add(tf.gather(this.#wte, idx), tf.slice(this.#wpe, [start, 0], [T, C]));
       this.#layers.forEach((l, li) => {
@@ -201,7 +190,5 @@ export class Gpt2Model {
 
   dispose(): void {
     for (const t of this.#all) t.dispose();
-    for (const t of this.#masks.values()) t.dispose();
-    this.#masks.clear();
   }
 }

@@ -49,6 +49,22 @@ export class FifoQueue {
   }
 }
 
+/**
+ * Lets the worker's event loop run (abort requests, heartbeats, other calls) between
+ * tokens: on WASM `data()` resolves in a microtask, so without this a generation would
+ * hold the loop until it ends. A MessageChannel round trip is not clamped like setTimeout.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(null);
+  });
+}
+
 /** A loaded text-generation model. */
 export interface TextGenerationModel {
   readonly model: Gpt2Model;
@@ -143,6 +159,7 @@ async function run(
   try {
     let input = promptIds;
     for (let i = 0; i < budget; i++) {
+      await yieldToEventLoop();
       if (signal.aborted) {
         finishReason = 'abort';
         break;
