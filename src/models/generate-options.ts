@@ -20,6 +20,8 @@ export interface GenerateOptions {
   readonly seed?: number;
   /** Generation ends before any of these strings; the result's text excludes it. */
   readonly stop?: readonly string[];
+  /** End at the model's end-of-sequence token (default true). With false it is emitted like any token and generation goes on (parity tests, benchmarks). */
+  readonly stopAtEos?: boolean;
   /** Stops the generation within one token; the result has `finishReason: 'abort'` and the text so far. */
   readonly signal?: AbortSignal;
   /** Time limit of the whole call (queue included). Default: none beyond the worker's heartbeat. */
@@ -44,7 +46,7 @@ function num(field: string, v: unknown, def: number, ok: (n: number) => boolean,
  * Checks options and fills in defaults.
  *
  * @example
- * checkGenerateOptions({ temperature: 0 }); // { maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], flushTokens: 8, flushMs: 50 }
+ * checkGenerateOptions({ temperature: 0 }); // { maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], stopAtEos: true, flushTokens: 8, flushMs: 50 }
  * checkGenerateOptions({ topP: 2 }); // throws InvalidInputError (field 'topP')
  */
 export function checkGenerateOptions(o: GenerateOptions = {}): GenerateOptionsWire {
@@ -61,6 +63,7 @@ export function checkGenerateOptions(o: GenerateOptions = {}): GenerateOptionsWi
   if (!Array.isArray(stop) || stop.some((s) => typeof s !== 'string' || s.length === 0) || stop.length > 16) {
     throw new InvalidInputError('stop must be an array of at most 16 non-empty strings', { reason: 'bad-option', field: 'stop' });
   }
+  if (o.stopAtEos !== undefined && typeof o.stopAtEos !== 'boolean') throw new InvalidInputError('stopAtEos must be a boolean', { reason: 'bad-option', field: 'stopAtEos' });
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidInputError('signal must be an AbortSignal', { reason: 'bad-option', field: 'signal' });
-  return { maxTokens, temperature, topK, topP, ...(seed !== undefined ? { seed } : {}), stop: [...stop], flushTokens, flushMs };
+  return { maxTokens, temperature, topK, topP, ...(seed !== undefined ? { seed } : {}), stop: [...stop], stopAtEos: o.stopAtEos ?? true, flushTokens, flushMs };
 }

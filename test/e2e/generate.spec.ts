@@ -14,7 +14,7 @@ interface Parity {
 const parity = JSON.parse(readFileSync(path.join(REPO, 'models/tiny-gpt/parity.json'), 'utf8')) as Parity;
 const config = JSON.parse(readFileSync(path.join(REPO, 'models/tiny-gpt/config.json'), 'utf8')) as { eos_token_id: number; n_positions: number };
 /** PyTorch's greedy tokens up to (not including) the first eos. */
-const expectedGreedy = (g: number[]): number[] => (g.includes(config.eos_token_id) ? g.slice(0, g.indexOf(config.eos_token_id)) : g);
+const untilEos = (g: number[]): number[] => (g.includes(config.eos_token_id) ? g.slice(0, g.indexOf(config.eos_token_id)) : g);
 
 test.setTimeout(180_000);
 
@@ -30,10 +30,11 @@ test('WASM matches PyTorch: first-step logits within 1e-3, greedy 64-token conti
         let maxErr = 0;
         for (let i = 0; i < logits.length; i++) maxErr = Math.max(maxErr, Math.abs((logits[i] as number) - (p.firstLogits[i] as number)));
         const chunks: Array<{ text: string; tokenId: number }> = [];
-        const stream = lm.generate(p.text, { temperature: 0, maxTokens: 64, streamMs: 0, streamTokens: 8 });
+        const stream = lm.generate(p.text, { temperature: 0, maxTokens: 64, streamMs: 0, streamTokens: 8, stopAtEos: false });
         for await (const c of stream) chunks.push(c);
         const res = await stream.result;
-        out.push({ maxErr, n: logits.length, tokens: res.tokens, finishReason: res.finishReason, messages: res.messages, text: res.text, streamed: chunks.map((c) => c.text).join(''), chunkIds: chunks.filter((c) => c.tokenId >= 0).map((c) => c.tokenId) });
+        const ended = await lm.generateText(p.text, { temperature: 0, maxTokens: 64 });
+        out.push({ ended: { tokens: ended.tokens, finishReason: ended.finishReason }, maxErr, n: logits.length, tokens: res.tokens, finishReason: res.finishReason, messages: res.messages, text: res.text, streamed: chunks.map((c) => c.text).join(''), chunkIds: chunks.filter((c) => c.tokenId >= 0).map((c) => c.tokenId) });
       }
       const backend = client.backend?.name;
       await client.dispose();
@@ -46,9 +47,12 @@ test('WASM matches PyTorch: first-step logits within 1e-3, greedy 64-token conti
     const p = parity.prompts[i]!;
     expect(o.n).toBe(p.firstLogits.length);
     expect(o.maxErr, p.text).toBeLessThan(1e-3);
-    const want = expectedGreedy(p.greedy);
-    expect(o.tokens, p.text).toEqual(want);
-    expect(o.finishReason).toBe(want.length === 64 ? 'length' : 'eos');
+    expect(o.tokens, p.text).toEqual(p.greedy);
+    expect(o.finishReason).toBe('length');
+    // By default generation ends at the first end-of-text token.
+    const want = untilEos(p.greedy);
+    expect(o.ended.tokens).toEqual(want);
+    expect(o.ended.finishReason).toBe(want.length === 64 ? 'length' : 'eos');
     expect(o.streamed).toBe(o.text);
     expect(o.chunkIds).toEqual(o.tokens);
     // Batches of 8 (the first token alone): far fewer messages than tokens.
@@ -62,13 +66,13 @@ test('a seed gives the same tokens; stop sequences end the text; chunked weights
   const r = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'wasm' });
     const lm = await client.load('tiny-gpt', { task: 'text-generation' });
-    const opts = { temperature: 0.9, topK: 40, topP: 0.95, maxTokens: 40 };
+    const opts = { temperature: 0.9, topK: 40, topP: 0.95, maxTokens: 40, stopAtEos: false };
     const a = await lm.generateText('Once upon', { ...opts, seed: 7 });
     const b = await lm.generateText('Once upon', { ...opts, seed: 7 });
     const c = await lm.generateText('Once upon', { ...opts, seed: 8 });
-    const greedy = await lm.generateText('The', { temperature: 0, maxTokens: 40 });
+    const greedy = await lm.generateText('The', { temperature: 0, maxTokens: 40, stopAtEos: false });
     const stopAt = greedy.text.slice(3, 6);
-    const stopped = await lm.generateText('The', { temperature: 0, maxTokens: 40, stop: [stopAt] });
+    const stopped = await lm.generateText('The', { temperature: 0, maxTokens: 40, stop: [stopAt], stopAtEos: false });
     const chunked = await client.load('tiny-gpt-chunked@stable', { task: 'text-generation' });
     const viaChunks = await chunked.generateText('Once upon', { ...opts, seed: 7 });
     await client.dispose();

@@ -150,7 +150,7 @@ describe('TextStream', () => {
 
 describe('generate options', () => {
   it('fills defaults and rejects bad values with InvalidInputError naming the field', () => {
-    expect(checkGenerateOptions({ temperature: 0 })).toEqual({ maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], flushTokens: 8, flushMs: 50 });
+    expect(checkGenerateOptions({ temperature: 0 })).toEqual({ maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], stopAtEos: true, flushTokens: 8, flushMs: 50 });
     const bad: Array<[object, string]> = [
       [{ maxTokens: 0 }, 'maxTokens'],
       [{ maxTokens: 1.5 }, 'maxTokens'],
@@ -195,15 +195,21 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
     }
   });
 
-  it('greedy continuations of 64 tokens identical to PyTorch, with a flat tensor count', async () => {
+  it('greedy continuations of 64 tokens identical to PyTorch (through end-of-text tokens), with a flat tensor count', async () => {
     const before = tf.memory().numTensors;
     for (const p of parity.prompts) {
       const chunks: GenerateChunk[] = [];
-      const r = await generate(lm, p.text, checkGenerateOptions({ temperature: 0, maxTokens: 64 }), new AbortController().signal, (c) => void chunks.push(...c), () => 'cpu');
-      const eos = lm.eos;
-      const expected = p.greedy.slice(0, p.greedy.findIndex((t) => eos.includes(t)) >= 0 ? p.greedy.findIndex((t) => eos.includes(t)) : 64);
-      expect(r.tokens).toEqual(expected);
-      expect(r.finishReason).toBe(expected.length === 64 ? 'length' : 'eos');
+      const r = await generate(lm, p.text, checkGenerateOptions({ temperature: 0, maxTokens: 64, stopAtEos: false }), new AbortController().signal, (c) => void chunks.push(...c), () => 'cpu');
+      expect(r.tokens).toEqual(p.greedy);
+      expect(r.finishReason).toBe('length');
+      const eos = lm.eos[0]!;
+      const cut = p.greedy.indexOf(eos);
+      if (cut >= 0) {
+        // With the default, generation ends at the first end-of-text token.
+        const ended = await generate(lm, p.text, checkGenerateOptions({ temperature: 0, maxTokens: 64 }), new AbortController().signal, () => undefined, () => 'cpu');
+        expect(ended.tokens).toEqual(p.greedy.slice(0, cut));
+        expect(ended.finishReason).toBe('eos');
+      }
       expect(chunks.map((c) => c.text).join('')).toBe(r.text);
       expect(chunks.filter((c) => c.tokenId >= 0).map((c) => c.tokenId)).toEqual(r.tokens);
       expect(tf.memory().numTensors).toBe(before);
@@ -226,7 +232,7 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
   });
 
   it('stops on a stop sequence, honours abort between tokens, refuses a prompt longer than the context', async () => {
-    const opts = checkGenerateOptions({ temperature: 0, maxTokens: 64 });
+    const opts = checkGenerateOptions({ temperature: 0, maxTokens: 64, stopAtEos: false });
     const greedy = await generate(lm, 'The', opts, new AbortController().signal, () => undefined, () => 'cpu');
     const stopAt = greedy.text.slice(2, 5);
     expect(stopAt.length).toBe(3);

@@ -176,7 +176,7 @@ async function run(
         break;
       }
       const next = sampleToken(values, o, random);
-      if (lm.eos.includes(next)) {
+      if (o.stopAtEos && lm.eos.includes(next)) {
         finishReason = 'eos';
         break;
       }
