@@ -43,7 +43,7 @@ try {
       const msgPerToken: number[] = [];
       for (let i = 0; i < runs; i++) {
         t = performance.now();
-        const stream = lm.generate('Once upon a time', { temperature: 0, maxTokens: 200 });
+        const stream = lm.generate('Once upon a time', { temperature: 0, maxTokens: 200, stopAtEos: false });
         let first = 0;
         for await (const _ of stream) if (!first) first = performance.now() - t;
         const r = await stream.result;
@@ -51,7 +51,7 @@ try {
         tps.push((1000 * r.tokens.length) / r.ms);
         msgPerToken.push(r.messages / r.tokens.length);
       }
-      const one = await lm.generateText('Once upon a time', { temperature: 0, maxTokens: 200, streamTokens: 1, streamMs: 0 });
+      const one = await lm.generateText('Once upon a time', { temperature: 0, maxTokens: 200, streamTokens: 1, streamMs: 0, stopAtEos: false });
       await client.dispose();
       return {
         backend: `${backend.name}${backend.simd ? '+simd' : ''}${backend.threads ? `+${backend.threadCount} threads` : ''}`,
