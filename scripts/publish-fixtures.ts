@@ -7,7 +7,10 @@
  * - `fashion-mnist-cnn` 1.0.0 (alias `stable`), the trained CNN of `models/fashion-mnist-cnn`,
  *   with float16 and uint8 variants;
  * - `not-a-classifier` 1.0.0: the tiny-cnn files published as task `text-generation`
- *   (a fixture for TaskMismatchError).
+ *   (a fixture for TaskMismatchError);
+ * - `tiny-gpt` 1.0.0 (alias `stable`): the GPT-2 trained here (`models/tiny-gpt`, format
+ *   gpt2-safetensors); `tiny-gpt-chunked` 1.0.0: the same files with `model.safetensors`
+ *   split into 1 MB chunks (a fixture for chunked downloads).
  *
  * Idempotent: versions already in the registry are skipped.
  *
@@ -24,6 +27,7 @@ const root = path.resolve(process.argv[2] ?? '.registry');
 const tinyDir = path.join(repo, 'models', 'tiny-cnn');
 const emotionDir = path.join(repo, 'models', 'emotion');
 const fashionDir = path.join(repo, 'models', 'fashion-mnist-cnn');
+const gptDir = path.join(repo, 'models', 'tiny-gpt');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -35,6 +39,7 @@ async function main(): Promise<void> {
   const tinyCard = await readCard(tinyDir);
   const emotionCard = await readCard(emotionDir);
   const fashionCard = await readCard(fashionDir);
+  const gptCard = await readCard(gptDir);
   const jobs: Array<Omit<PublishOptions, 'root'>> = [
     { modelDir: tinyDir, id: 'tiny-cnn', version: '1.0.0', aliases: ['stable'], card: tinyCard, now: at('2025-01-01T00:00:00.000Z') },
     {
@@ -67,6 +72,16 @@ async function main(): Promise<void> {
         license: 'MIT',
         source: 'scripts/publish-fixtures.ts',
       },
+      now: at('2025-01-01T00:00:00.000Z'),
+    },
+    { modelDir: gptDir, id: 'tiny-gpt', version: '1.0.0', aliases: ['stable'], card: gptCard, now: at('2025-01-01T00:00:00.000Z') },
+    {
+      modelDir: gptDir,
+      id: 'tiny-gpt-chunked',
+      version: '1.0.0',
+      aliases: ['stable'],
+      card: { ...gptCard, description: `${String(gptCard.description)} Published in 1 MB chunks (test fixture).` },
+      chunkBytes: 1024 * 1024,
       now: at('2025-01-01T00:00:00.000Z'),
     },
   ];

@@ -3,6 +3,7 @@ import { InvalidInputError } from './errors/invalid-input.js';
 import { ModelDisposedError } from './errors/model-disposed.js';
 import { parseRef } from './registry/refs.js';
 import { Classifier } from './models/classifier.js';
+import { TextGenerator } from './models/text-generator.js';
 import type { ModelContext } from './models/context.js';
 import { newCallId, WorkerHost } from './worker-host.js';
 import type { AnyModel, BackendInfo, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
@@ -113,7 +114,7 @@ export function createClient(options: ClientOptions): WebInferClient {
   async function load(ref: string, opts: LoadOptions & { readonly task?: TaskName } = {}): Promise<AnyModel> {
     if (host.disposed) throw new ModelDisposedError('the webinfer client was disposed', { model: String(ref) });
     parseRef(ref); // bad references fail here, before any work
-    if (opts.task !== undefined && opts.task !== 'image-classification') {
+    if (opts.task !== undefined && opts.task !== 'image-classification' && opts.task !== 'text-generation') {
       throw new InvalidInputError(`unknown task "${String(opts.task)}"`, { reason: 'bad-option', field: 'task' });
     }
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
@@ -132,7 +133,7 @@ export function createClient(options: ClientOptions): WebInferClient {
       }),
       { signal: opts.signal, timeoutMs: opts.timeoutMs, callId, operation: 'load' },
     );
-    const model = new Classifier(ctx, handle, info, generation);
+    const model = info.task === 'text-generation' ? new TextGenerator(ctx, handle, info, generation) : new Classifier(ctx, handle, info, generation);
     handles.set(handle, model);
     return model;
   }
@@ -151,7 +152,7 @@ export function createClient(options: ClientOptions): WebInferClient {
         shared.set(ref, p);
         p.catch(() => shared.delete(ref));
       }
-      const model = await p;
+      const model = (await p) as Classifier;
       return model.classify(image, opts);
     },
     memory: () => host.call((r) => r.memory(), { operation: 'memory', timeoutMs: 10_000 }),

@@ -13,6 +13,7 @@
  */
 export { createClient, type WebInferClient } from './client.js';
 export { Classifier } from './models/classifier.js';
+export { TextGenerator } from './models/text-generator.js';
 export type {
   AdapterInfo,
   AnyModel,
@@ -23,6 +24,11 @@ export type {
   ClientOptions,
   Dtype,
   DtypePreference,
+  FinishReason,
+  GenerateChunk,
+  GenerateOptions,
+  GenerateResult,
+  GenerationStream,
   ImageInput,
   LoadOptions,
   LoadProgress,

@@ -1,11 +1,14 @@
 /**
  * Public types of webinfer's main-thread API.
  */
-import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, Dtype, DtypePreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
+import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, Dtype, DtypePreference, FinishReason, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
 import type { ImageInput } from './image/to-wire.js';
 import type { RawPixels } from './image/limits.js';
 
 export type { Dtype, DtypePreference };
+export type { GenerateOptions } from './models/generate-options.js';
+export type { GenerationStream } from './models/text-generator.js';
+export type { FinishReason, GenerateChunk, GenerateResult };
 export type { AdapterInfo, BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
 
 /** Options of {@link createClient}. Only `registry` is required. */
@@ -41,6 +44,7 @@ export interface ClientOptions {
 /** Tasks and the model handle each one gives. */
 export interface ModelsByTask {
   'image-classification': import('./models/classifier.js').Classifier;
+  'text-generation': import('./models/text-generator.js').TextGenerator;
 }
 export type TaskName = keyof ModelsByTask;
 export type AnyModel = ModelsByTask[TaskName];

@@ -146,6 +146,60 @@ export interface MemoryInfo {
   readonly models: number;
 }
 
+/** Options of one generation, checked and completed on the main thread (see `src/models/generate-options.ts`). */
+export interface GenerateOptionsWire {
+  readonly maxTokens: number;
+  /** 0 = greedy. */
+  readonly temperature: number;
+  /** 0 = no top-k filter. */
+  readonly topK: number;
+  /** 1 = no nucleus filter. */
+  readonly topP: number;
+  readonly seed?: number;
+  readonly stop: readonly string[];
+  /** End at the model's end-of-sequence token (default true); false emits it like any token and goes on. */
+  readonly stopAtEos: boolean;
+  /** Streaming: a batch is sent once it holds this many tokens… */
+  readonly flushTokens: number;
+  /** …or this many ms after the previous one (0 = only by count). The first token goes at once. */
+  readonly flushMs: number;
+}
+
+export interface GenerateRequest {
+  readonly callId: number;
+  readonly handle: number;
+  readonly prompt: string;
+  readonly options: GenerateOptionsWire;
+}
+
+/** One generated token and the text it released (may be '' while a UTF-8 character or a possible stop sequence is incomplete). */
+export interface GenerateChunk {
+  readonly text: string;
+  readonly tokenId: number;
+}
+
+/** Why a generation ended. */
+export type FinishReason = 'length' | 'stop' | 'eos' | 'abort';
+
+export interface GenerateResult {
+  /** The generated text (without the prompt, without the stop sequence). */
+  readonly text: string;
+  /** Generated token ids (the stop sequence's tokens included, eos excluded). */
+  readonly tokens: readonly number[];
+  readonly finishReason: FinishReason;
+  readonly promptTokens: number;
+  /** Streaming messages sent for this generation (batches of chunks). */
+  readonly messages: number;
+  /** Time from the start of the run (after queueing) to the last token, ms. */
+  readonly ms: number;
+  /** Time spent waiting for earlier generations on the same model, ms. */
+  readonly queuedMs: number;
+  readonly backend: BackendName;
+}
+
+/** Receives streamed chunks, in batches, as proxied by comlink. */
+export type GenerateSink = (chunks: GenerateChunk[]) => void;
+
 /** Progress callback as proxied by comlink. */
 export type ProgressSink = (p: LoadProgress) => void;
 
@@ -154,6 +208,8 @@ export interface WorkerApi {
   init(req: InitRequest): Promise<BackendInfo>;
   load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelInfo>;
   classify(req: ClassifyRequest): Promise<ClassifyResult>;
+  /** Generates text, streaming batches of chunks to `sink`; resolves after the last batch was delivered. */
+  generate(req: GenerateRequest, sink: GenerateSink): Promise<GenerateResult>;
   /** Aborts the call `callId` (download, load or queued run). */
   abort(callId: number): void;
   unload(handle: number): Promise<void>;
@@ -162,6 +218,8 @@ export interface WorkerApi {
   ping(): Promise<'pong'>;
   /** Test hooks, only when `debug` was set at init. */
   debugCrash(mode: 'throw' | 'close'): void;
+  /** First-step logits of token ids on a text-generation model (parity tests; empty unless `debug`). */
+  debugLogits(handle: number, ids: number[]): Promise<Float32Array>;
   /** Destroys the WebGPU device now, or in the middle of the next inference. */
   debugLoseDevice(when: 'now' | 'during-next-run'): Promise<boolean>;
 }

@@ -7,11 +7,14 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { ManifestError } from '../src/errors/manifest.js';
 import { verifiedIOHandler } from './io-handler.js';
 import type { LoadedFiles } from './loader.js';
+import { loadTextGeneration, type TextGenerationModel } from './tasks/text-generation.js';
 
 export interface Runnable {
   /** Runs the model on one input batch; the caller owns (and disposes) the result. */
   run(input: tf.Tensor): Promise<tf.Tensor>;
   dispose(): void;
+  /** Set for `gpt2-safetensors` models (task text-generation), whose `run` is not used. */
+  readonly textGeneration?: TextGenerationModel;
 }
 
 /** The first output of a model; any others are disposed. */
@@ -57,6 +60,14 @@ export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
           return firstOutput(y, manifest.id);
         },
         dispose: () => model.dispose(),
+      };
+    }
+    case 'gpt2-safetensors': {
+      const lm = loadTextGeneration(loaded);
+      return {
+        run: () => Promise.reject(new ManifestError(`${manifest.id} is a text-generation model: use generate()`, { url: manifest.id, issues: ['not a tensor model'] })),
+        dispose: () => lm.dispose(),
+        textGeneration: lm,
       };
     }
     default:

@@ -16,11 +16,12 @@ import { selectBackend, webgpuDevice } from './backend.js';
 import { decodeImage } from './decode.js';
 import { Loader, type LoadedFiles } from './loader.js';
 import { abortError } from './net.js';
-import type { BackendInfo, ClassifyRequest, ClassifyResult, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
+import type { BackendInfo, ClassifyRequest, ClassifyResult, GenerateRequest, GenerateResult, GenerateSink, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
 import { ModelStore } from './store.js';
 import { createRunnable, type Runnable } from './runnable.js';
 import { preprocess, topPredictions } from './tasks/image-classification.js';
-import { SUPPORTED_TASKS } from './tasks/index.js';
+import { SUPPORTED_TASKS, TASK_TABLE } from './tasks/index.js';
+import { firstLogits, generate as generateText } from './tasks/text-generation.js';
 import { DEFAULT_WASM_PATHS } from './wasm-paths.js';
 import { chooseDtype } from './dtype.js';
 
@@ -170,6 +171,14 @@ async function load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelI
         actual: manifest.task,
       });
     }
+    const formats = TASK_TABLE[manifest.task]?.formats ?? [];
+    if (!formats.includes(manifest.format)) {
+      throw new TaskMismatchError(`"${manifest.id}@${manifest.version}" is a ${manifest.task} model in format ${manifest.format}; ${manifest.task} runs ${formats.join(', ')}`, {
+        model: manifest.id,
+        expected: `${manifest.task} (${formats.join('|')})`,
+        actual: manifest.task,
+      });
+    }
     const dtype = chooseDtype(manifest, req.dtype ?? 'auto', s.backend.name);
     const files = await s.loader.fetchFiles(manifest, offline, dtype.dtype, controller.signal, progress);
     if (controller.signal.aborted) throw abortError(controller.signal);
@@ -241,10 +250,36 @@ async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   }
 }
 
+async function generate(req: GenerateRequest, sink: GenerateSink): Promise<GenerateResult> {
+  const controller = track(req.callId);
+  try {
+    await withRecovery(async () => undefined); // settle a pending WebGPU → WASM switch first
+    const model = models.get(req.handle);
+    if (!model) throw new ModelDisposedError('this model was disposed (or never loaded in this worker)', { model: String(req.handle) });
+    const lm = model.runnable.textGeneration;
+    if (!lm) {
+      const { manifest } = model.files;
+      throw new TaskMismatchError(`"${manifest.id}" is a ${manifest.task} model`, { model: manifest.id, expected: 'text-generation', actual: manifest.task });
+    }
+    return await generateText(lm, req.prompt, req.options, controller.signal, sink, () => requireState().backend.name);
+  } finally {
+    calls.delete(req.callId);
+    (sink as unknown as { [Comlink.releaseProxy]?: () => void })[Comlink.releaseProxy]?.();
+  }
+}
+
 const api: WorkerApi = {
   init: (req) => guarded(() => init(req)),
   load: (req, onProgress) => guarded(() => load(req, onProgress)),
   classify: (req) => guarded(() => classify(req)),
+  generate: (req, sink) => guarded(() => generate(req, sink)),
+  debugLogits: (handle, ids) =>
+    guarded(async () => {
+      const lm = models.get(handle)?.runnable.textGeneration;
+      if (!state?.config.debug || !lm) return new Float32Array(0);
+      const out = await firstLogits(lm, ids);
+      return Comlink.transfer(out, [out.buffer]);
+    }),
   abort(callId) {
     calls.get(callId)?.abort(new AbortError('aborted by the caller', { operation: 'call' }));
   },

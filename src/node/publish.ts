@@ -53,6 +53,8 @@ export interface PublishOptions {
    * weights-manifest format that tfjs dequantizes on load. See `src/node/quantize.ts`.
    */
   quantize?: readonly QuantizedDtype[];
+  /** gpt2-safetensors: largest chunk of `model.safetensors` (default 32 MiB); bigger files are split. */
+  chunkBytes?: number;
   /** Timestamp of the publication (tests). Default: now. */
   now?: Date;
   lock?: LockOptions;
@@ -107,8 +109,73 @@ function asCard(data: unknown, where: string): Record<string, unknown> {
 export interface ModelFiles {
   format: Format;
   entry: string;
-  /** Entry first, then the weight shards in manifest order. */
-  files: Array<{ path: string; abs: string }>;
+  /** Entry first, then the weight shards in manifest order. A chunk is the byte range [start, end) of `abs`. */
+  files: Array<{ path: string; abs: string; start?: number; end?: number }>;
+}
+
+/** Largest chunk of a safetensors file in the registry (resumable, cached per chunk). */
+export const MAX_CHUNK_BYTES = 32 * 1024 * 1024;
+
+/** The files of a Hugging Face GPT-2 directory, as `gpt2-safetensors`. */
+export const GPT2_FILES = ['config.json', 'tokenizer.json', 'model.safetensors'] as const;
+
+/**
+ * Reads a Hugging Face-style GPT-2 directory (`config.json`, `tokenizer.json`,
+ * `model.safetensors`). `model.safetensors` larger than `chunkBytes` is listed as
+ * chunks `model.safetensors.part-00000-of-00003`, … in order; the worker joins them.
+ */
+export async function readGpt2Dir(modelDir: string, chunkBytes = MAX_CHUNK_BYTES): Promise<ModelFiles> {
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) {
+    throw new RegistryStoreError(`chunkBytes must be an integer in 1…${MAX_CHUNK_BYTES}`, 'INVALID');
+  }
+  const files: ModelFiles['files'] = [];
+  for (const name of GPT2_FILES) {
+    const abs = path.join(modelDir, name);
+    const st = await fs.stat(abs).catch(() => undefined);
+    if (!st?.isFile()) throw new RegistryStoreError(`${abs} is missing (a gpt2-safetensors model needs ${GPT2_FILES.join(', ')})`, 'NOT_FOUND');
+    if (name !== 'model.safetensors' || st.size <= chunkBytes) {
+      files.push({ path: name, abs });
+      continue;
+    }
+    const n = Math.ceil(st.size / chunkBytes);
+    const width = Math.max(5, String(n).length);
+    for (let i = 0; i < n; i++) {
+      const tag = `${String(i).padStart(width, '0')}-of-${String(n).padStart(width, '0')}`;
+      files.push({ path: `${name}.part-${tag}`, abs, start: i * chunkBytes, end: Math.min(st.size, (i + 1) * chunkBytes) });
+    }
+  }
+  for (const name of ['config.json', 'tokenizer.json']) {
+    try {
+      JSON.parse(await fs.readFile(path.join(modelDir, name), 'utf8'));
+    } catch (e) {
+      throw new RegistryStoreError(`${path.join(modelDir, name)} is not valid JSON: ${(e as Error).message}`, 'INVALID', { cause: e });
+    }
+  }
+  return { format: 'gpt2-safetensors', entry: 'config.json', files };
+}
+
+/** True when `modelDir` looks like a Hugging Face GPT-2 directory. */
+export async function isGpt2Dir(modelDir: string): Promise<boolean> {
+  const found = await Promise.all(GPT2_FILES.map((n) => fs.stat(path.join(modelDir, n)).then((s) => s.isFile(), () => false)));
+  return found.every(Boolean);
+}
+
+/** Reads the byte range of a chunk (or the whole file). */
+async function readRange(f: ModelFiles['files'][number]): Promise<Buffer> {
+  const h = await fs.open(f.abs, 'r');
+  try {
+    const len = (f.end ?? 0) - (f.start ?? 0);
+    const buf = Buffer.alloc(len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await h.read(buf, got, len - got, (f.start ?? 0) + got);
+      if (bytesRead === 0) throw new RegistryStoreError(`${f.abs} shrank while publishing`, 'CONFLICT');
+      got += bytesRead;
+    }
+    return buf;
+  } finally {
+    await h.close();
+  }
 }
 
 /** Detects the tfjs format of a model JSON (`model.json` contents). */
@@ -201,7 +268,8 @@ async function describeFiles(files: ModelFiles['files']): Promise<FileEntry[]> {
   for (const f of files) {
     const hash = createHash('sha256');
     let size = 0;
-    for await (const chunk of createReadStream(f.abs)) {
+    const stream = f.start !== undefined ? createReadStream(f.abs, { start: f.start, end: (f.end as number) - 1 }) : createReadStream(f.abs);
+    for await (const chunk of stream) {
       hash.update(chunk as Buffer);
       size += (chunk as Buffer).length;
     }
@@ -300,7 +368,7 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
   assertAliases(aliases);
   const now = (opts.now ?? new Date()).toISOString();
   const card = await loadCard(opts.card);
-  const model = await readModelDir(opts.modelDir, opts.entry);
+  const model = opts.entry === undefined && (await isGpt2Dir(opts.modelDir)) ? await readGpt2Dir(opts.modelDir, opts.chunkBytes) : await readModelDir(opts.modelDir, opts.entry);
   if (card.format !== undefined && card.format !== model.format) {
     throw new RegistryStoreError(`card says format "${String(card.format)}" but ${model.entry} is ${model.format}`, 'INVALID');
   }
@@ -341,8 +409,29 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
     now,
     doc,
     manifest: checked.value,
-    files: [...files.map((f, i) => ({ ...f, abs: model.files[i]!.abs })), ...(await spoolQuantized(quantized))],
+    files: [...(await spoolChunks(files, model.files)), ...(await spoolQuantized(quantized))],
   };
+}
+
+/**
+ * A chunk of a large file (gpt2-safetensors) is a byte range: spool each to its own temp file, so
+ * that commits and uploads handle every blob as one whole file.
+ */
+async function spoolChunks(entries: readonly FileEntry[], files: ModelFiles['files']): Promise<Array<FileEntry & { abs: string }>> {
+  const out: Array<FileEntry & { abs: string }> = [];
+  let dir: string | undefined;
+  for (const [i, e] of entries.entries()) {
+    const f = files[i]!;
+    if (f.start === undefined) {
+      out.push({ ...e, abs: f.abs });
+      continue;
+    }
+    dir ??= await fs.mkdtemp(path.join(os.tmpdir(), 'webinfer-chunks-'));
+    const abs = path.join(dir, e.sha256);
+    await fs.writeFile(abs, await readRange(f));
+    out.push({ ...e, abs });
+  }
+  return out;
 }
 
 /**

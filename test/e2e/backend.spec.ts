@@ -39,7 +39,7 @@ test('forced CPU runs and gives the same scores as WASM', async ({ open, registr
   const r = await page.evaluate(async (registry) => {
     const run = async (backend: 'cpu' | 'wasm') => {
       const client = window.webinfer.createClient({ registry, backend });
-      const model = await client.load('tiny-cnn');
+      const model = await client.load('tiny-cnn', { task: 'image-classification' });
       const top = await model.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 10 });
       const name = client.backend?.name;
       await client.dispose();
@@ -57,7 +57,7 @@ test('cross-origin isolated page: WASM runs multi-threaded', async ({ open, regi
   const r = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry });
     const b = await client.ready();
-    const model = await client.load('tiny-cnn');
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
     const top = await model.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 1 });
     await client.dispose();
     return { b, top, isolated: crossOriginIsolated, cores: navigator.hardwareConcurrency };

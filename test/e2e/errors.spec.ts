@@ -92,7 +92,7 @@ test('a disposed model or client gives ModelDisposedError', async ({ open, regis
   const page = await open();
   const r = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'wasm' });
-    const model = await client.load('tiny-cnn');
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
     await model.dispose();
     const afterModel = await window.util.attempt(() => model.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 1 }));
     await client.dispose();

@@ -184,7 +184,7 @@ for (const name of ['static', 'service', 'nginx'] as const) {
         page.evaluate(async (registry) => {
           const client = window.webinfer.createClient({ registry, backend: 'wasm', retries: 1 });
           const r = await window.util.attempt(async () => {
-            const m = await client.load('tiny-cnn@stable');
+            const m = await client.load('tiny-cnn@stable', { task: 'image-classification' });
             await m.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 1 });
             return { offline: m.info.offline, version: m.info.version };
           });

@@ -14,7 +14,7 @@ test('a second load, after a page reload too, makes no blob requests', async ({ 
   const load = (): Promise<{ downloadedBytes: number; cached: boolean }> =>
     page.evaluate(async (registry) => {
       const client = window.webinfer.createClient({ registry, backend: 'wasm' });
-      const model = await client.load('tiny-cnn@stable');
+      const model = await client.load('tiny-cnn@stable', { task: 'image-classification' });
       const r = { downloadedBytes: model.info.downloadedBytes, cached: model.info.cached };
       await client.dispose();
       return r;
@@ -66,7 +66,7 @@ test('a corrupted download fails with IntegrityError and nothing is cached', asy
   const before = registry.hits.get(`v1/blobs/sha256/${weightsHash()}`) ?? 0;
   const good = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'wasm' });
-    const m = await client.load('tiny-cnn@stable');
+    const m = await client.load('tiny-cnn@stable', { task: 'image-classification' });
     const r = m.info.downloadedBytes;
     await client.dispose();
     return r;
@@ -82,7 +82,7 @@ test('a corrupted cache entry is detected and fetched again', async ({ open, reg
     async ({ registry, hash }) => {
       const load = async (): Promise<number> => {
         const client = window.webinfer.createClient({ registry, backend: 'wasm' });
-        const m = await client.load('tiny-cnn@stable');
+        const m = await client.load('tiny-cnn@stable', { task: 'image-classification' });
         const d = m.info.downloadedBytes;
         await client.dispose();
         return d;
@@ -139,7 +139,7 @@ test('abort mid-download rejects with AbortError promptly, and the client still 
   registry.faults.slowMs = 0;
   const ok = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'wasm' });
-    const m = await client.load('tiny-cnn@stable');
+    const m = await client.load('tiny-cnn@stable', { task: 'image-classification' });
     const top = await m.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 1 }, { topK: 1 });
     await client.dispose();
     return top.length;
@@ -167,7 +167,7 @@ test('with the registry down, a model loaded before still loads (cached manifest
     page.evaluate(async (registry) => {
       const client = window.webinfer.createClient({ registry, backend: 'wasm', retries: 1 });
       const r = await window.util.attempt(async () => {
-        const m = await client.load('tiny-cnn@stable');
+        const m = await client.load('tiny-cnn@stable', { task: 'image-classification' });
         await m.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 1 });
         return { offline: m.info.offline, version: m.info.version, warnings: m.info.warnings };
       });

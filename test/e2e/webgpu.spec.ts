@@ -3,7 +3,10 @@
  * machine exposes a *software* adapter (SwiftShader). WebGPU tests check correctness;
  * speed figures come from WASM.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { expect, registryUrl, test } from './fixtures.js';
+import { REPO } from './server.js';
 
 test('auto with only a software adapter picks WASM and says why', async ({ open, registry }) => {
   const page = await open();
@@ -63,7 +66,7 @@ test('a lost WebGPU device: the worker moves to WASM, retries the call, and repo
   const page = await open();
   const r = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true });
-    const model = await client.load('tiny-cnn');
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
     const img = () => ({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const });
     const before = await model.classify(img(), { topK: 10 });
     const lost = await client.debug.loseWebGPUDevice();
@@ -90,7 +93,7 @@ test('a WebGPU device lost in the middle of a call: that call is retried once on
   const page = await open();
   const r = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true, callTimeoutMs: 60_000 });
-    const model = await client.load('emotion');
+    const model = await client.load('emotion', { task: 'image-classification' });
     const img = () => ({ data: window.util.pattern(64, 64, 1), width: 64, height: 64, channels: 1 as const });
     const before = await model.classify(img(), { topK: 7 });
     const armed = await client.debug.loseWebGPUDevice('during-next-run');
@@ -114,7 +117,7 @@ test('WebGPU: no tensor leak over 200 calls', async ({ open, registry }) => {
     const client = window.webinfer.createClient({ registry, backend: 'webgpu' });
     await client.ready();
     const empty = await client.memory();
-    const model = await client.load('tiny-cnn');
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
     const img = { data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const };
     await model.classify(img);
     const warm = await client.memory();
@@ -127,4 +130,44 @@ test('WebGPU: no tensor leak over 200 calls', async ({ open, registry }) => {
   }, registryUrl(registry));
   expect(r.after.numTensors).toBe(r.warm.numTensors);
   expect(r.disposed.numTensors).toBe(r.empty.numTensors);
+});
+
+// --- text generation (tiny-gpt): the same PyTorch parity vectors as generate.spec.ts on WASM ---------------
+// Last in this file, so the slow software-WebGPU decoding never runs beside the device-loss tests above.
+interface GptParity {
+  prompts: Array<{ text: string; ids: number[]; firstLogits: number[]; greedy: number[] }>;
+}
+const parity = JSON.parse(readFileSync(path.join(REPO, 'models/tiny-gpt/parity.json'), 'utf8')) as GptParity;
+
+
+test('text generation on WebGPU matches PyTorch: first-step logits within 1e-2, greedy 64-token continuation identical, no leaked tensors', async ({ open, registry }) => {
+  test.setTimeout(300_000);
+  const page = await open();
+  const r = await page.evaluate(
+    async ({ registry, prompts }) => {
+      const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true });
+      const lm = await client.load('tiny-gpt@stable', { task: 'text-generation' });
+      const base = (await client.memory()).numTensors;
+      const out: Array<{ maxErr: number; tokens: readonly number[] | undefined; backend: string }> = [];
+      for (const [i, p] of prompts.entries()) {
+        const logits = await lm.debugLogits(p.ids);
+        let maxErr = 0;
+        for (let i = 0; i < logits.length; i++) maxErr = Math.max(maxErr, Math.abs((logits[i] as number) - (p.firstLogits[i] as number)));
+        // Greedy decoding for the first prompt only: SwiftShader runs each op in software.
+        const res = i === 0 ? await lm.generateText(p.text, { temperature: 0, maxTokens: 64, stopAtEos: false }) : undefined;
+        out.push({ maxErr, tokens: res?.tokens, backend: res?.backend ?? 'webgpu' });
+      }
+      const after = (await client.memory()).numTensors;
+      await client.dispose();
+      return { out, base, after };
+    },
+    { registry: registryUrl(registry), prompts: parity.prompts },
+  );
+  r.out.forEach((o, i) => {
+    const p = parity.prompts[i]!;
+    expect(o.backend).toBe('webgpu');
+    expect(o.maxErr, p.text).toBeLessThan(1e-2);
+    if (i === 0) expect(o.tokens, p.text).toEqual(p.greedy);
+  });
+  expect(r.after).toBe(r.base);
 });

@@ -24,7 +24,7 @@ test('a worker that throws rejects every pending call with WorkerCrashedError, a
   registry.faults.slowMs = 0;
   const after = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'wasm', debug: true });
-    const model = await client.load('tiny-cnn@stable');
+    const model = await client.load('tiny-cnn@stable', { task: 'image-classification' });
     const before = await model.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 3 });
     // Crash while idle: the model handle transparently reloads (from the cache) in the new worker.
     client.debug.crashWorker('throw');
@@ -56,7 +56,7 @@ test('a worker that goes silent (closed) is detected by heartbeats; pending call
   registry.faults.slowMs = 0;
   const ok = await page.evaluate(async (registry) => {
     const client = window.webinfer.createClient({ registry, backend: 'wasm' });
-    const m = await client.load('tiny-cnn');
+    const m = await client.load('tiny-cnn', { task: 'image-classification' });
     const top = await m.classify({ data: new Uint8Array(784), width: 28, height: 28, channels: 1 }, { topK: 1 });
     await client.dispose();
     return top.length;
@@ -84,8 +84,8 @@ test('no tensor leak: tf.memory() stays flat over 200 classify calls and dispose
     const client = window.webinfer.createClient({ registry, backend: 'wasm' });
     await client.ready();
     const empty = await client.memory();
-    const model = await client.load('tiny-cnn');
-    const graph = await client.load('emotion');
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
+    const graph = await client.load('emotion', { task: 'image-classification' });
     const img = { data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const };
     await model.classify(img);
     await graph.classify(img);

@@ -17,6 +17,7 @@ import {
   QuotaExceededError,
   RegistryUnavailableError,
   TaskMismatchError,
+  TextGenerator,
   TimeoutError,
   WebInferError,
   WorkerCrashedError,
@@ -33,6 +34,11 @@ import type {
   BackendPreference,
   ClassifyOptions,
   ClientOptions,
+  FinishReason,
+  GenerateChunk,
+  GenerateOptions,
+  GenerateResult,
+  GenerationStream,
   ImageInput,
   LoadOptions,
   LoadProgress,
@@ -63,8 +69,10 @@ declare const file: File;
 // --- type aliases ------------------------------------------------------------------------------
 expectTrue<Equal<BackendName, 'webgpu' | 'wasm' | 'cpu'>>();
 expectTrue<Equal<BackendPreference, 'auto' | 'webgpu' | 'wasm' | 'cpu'>>();
-expectTrue<Equal<TaskName, 'image-classification'>>();
-expectTrue<Equal<AnyModel, Classifier>>();
+expectTrue<Equal<TaskName, 'image-classification' | 'text-generation'>>();
+expectTrue<Equal<AnyModel, Classifier | TextGenerator>>();
+expectTrue<Equal<ModelsByTask['text-generation'], TextGenerator>>();
+expectTrue<Equal<FinishReason, 'length' | 'stop' | 'eos' | 'abort'>>();
 expectTrue<Equal<ModelsByTask['image-classification'], Classifier>>();
 expectTrue<Equal<RawPixels['channels'], 1 | 3 | 4>>();
 expectTrue<Equal<Prediction, { readonly label: string; readonly index: number; readonly score: number }>>();
@@ -159,7 +167,28 @@ export async function main(): Promise<void> {
   const untypedWithOptions: AnyModel = await client.load('fashion-mnist-cnn', loadOptions);
   if (untyped.task === 'image-classification') {
     expectType<Classifier>(untyped);
+  } else {
+    expectType<TextGenerator>(untyped);
   }
+
+  // --- text generation ---------------------------------------------------------------------------
+  const lm: TextGenerator = await client.load('tiny-gpt@stable', { task: 'text-generation' });
+  const genOptions: GenerateOptions = { maxTokens: 200, temperature: 0.8, topK: 40, topP: 0.95, seed: 7, stop: ['\n\n'], signal: ac.signal, timeoutMs: 60_000, streamTokens: 4, streamMs: 20 };
+  const stream: GenerationStream = lm.generate('Once upon', genOptions);
+  for await (const chunk of stream) {
+    const chunkText: string = chunk.text;
+    const tokenId: number = chunk.tokenId;
+    expectType<GenerateChunk>(chunk);
+    void [chunkText, tokenId];
+  }
+  const streamed: GenerateResult = await stream.result;
+  const { text, tokens, finishReason } = await lm.generateText('Once upon', { temperature: 0 });
+  const genText: string = text;
+  const genTokens: readonly number[] = tokens;
+  const why: 'length' | 'stop' | 'eos' | 'abort' = finishReason;
+  const lmTask: 'text-generation' = lm.task;
+  void [streamed, genText, genTokens, why, lmTask, await lm.generateText('x')];
+  await lm.dispose();
   expectType<Promise<Classifier>>(client.load('m', { task: 'image-classification' }));
   expectType<Promise<AnyModel>>(client.load('m', {}));
 
@@ -194,8 +223,8 @@ export async function main(): Promise<void> {
   const fromImg: Prediction[] = await model.classify(imageElement, { topK: 3 });
   const fromCanvas: Prediction[] = await typed.classify(canvasElement, classifyOptions);
   const fromOffscreen: Prediction[] = await viaVariable.classify(offscreen, {});
-  const fromBlob: Prediction[] = await untyped.classify(blob);
-  const fromFile: Prediction[] = await untypedWithOptions.classify(file, { topK: 1 });
+  const fromBlob: Prediction[] = await (untyped as Classifier).classify(blob);
+  const fromFile: Prediction[] = await (untypedWithOptions.task === 'image-classification' ? untypedWithOptions.classify(file, { topK: 1 }) : Promise.resolve([]));
   const fromRaw: Prediction[] = await model.classify({ data: new Uint8Array(28 * 28), width: 28, height: 28, channels: 1 }, { topK: 1 });
   const fromRawFloat: Prediction[] = await model.classify({ data: new Float32Array(12), width: 2, height: 2, channels: 3 });
   for (const input of inputs) expectType<Prediction[]>(await model.classify(input));

@@ -428,3 +428,32 @@ describe('webinfer-registry CLI (npx tsx src/node/cli.ts)', () => {
     expect(ownLines(missing.stderr)).toEqual([`error: required option '--id <id>' not specified`]);
   }, 120_000);
 });
+
+describe('gpt2-safetensors', () => {
+  const GPT = path.join(repo, 'models', 'tiny-gpt');
+  it('detects a Hugging Face GPT-2 directory and splits model.safetensors into ordered chunks that join back to the file', async () => {
+    const root = path.join(tmp, 'gpt2-reg');
+    const r = await publish({ modelDir: GPT, root, id: 'tiny-gpt', version: '1.0.0', card: path.join(GPT, 'card.json'), chunkBytes: 256 * 1024 });
+    expect(r.manifest.format).toBe('gpt2-safetensors');
+    expect(r.manifest.task).toBe('text-generation');
+    const files = r.manifest.variants.float32.files;
+    expect(files.slice(0, 2).map((f) => f.path)).toEqual(['config.json', 'tokenizer.json']);
+    const parts = files.slice(2);
+    const original = await readFile(path.join(GPT, 'model.safetensors'));
+    expect(parts.length).toBe(Math.ceil(original.length / (256 * 1024)));
+    expect(parts.map((f) => f.path)).toEqual(parts.map((_, i) => `model.safetensors.part-${String(i).padStart(5, '0')}-of-${String(parts.length).padStart(5, '0')}`));
+    const store = new RegistryStore(root);
+    const joined = Buffer.concat(await Promise.all(parts.map((f) => readFile(path.join(root, paths.blob(f.sha256))))));
+    expect(joined.equals(original)).toBe(true);
+    for (const f of parts) expect(f.size).toBeLessThanOrEqual(256 * 1024);
+    expect(await store.exists(paths.manifest('tiny-gpt', '1.0.0'))).toBe(true);
+    // Small files stay whole; a directory missing tokenizer.json is not GPT-2 (and not tfjs either).
+    const whole = await publish({ modelDir: GPT, root, id: 'tiny-gpt', version: '1.0.1', card: path.join(GPT, 'card.json') });
+    expect(whole.manifest.variants.float32.files.map((f) => f.path)).toEqual(['config.json', 'tokenizer.json', 'model.safetensors']);
+    const partial = path.join(tmp, 'gpt2-partial');
+    await mkdir(partial, { recursive: true });
+    await cp(path.join(GPT, 'config.json'), path.join(partial, 'config.json'));
+    await cp(path.join(GPT, 'model.safetensors'), path.join(partial, 'model.safetensors'));
+    await expect(publish({ modelDir: partial, root, id: 'x', version: '1.0.0', card: { task: 'text-generation' } })).rejects.toThrow(/model\.json/);
+  });
+});

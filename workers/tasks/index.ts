@@ -14,6 +14,7 @@ export interface TaskRow {
 
 export const TASK_TABLE: Readonly<Partial<Record<Task, TaskRow>>> = Object.freeze({
   'image-classification': { formats: ['tfjs-layers', 'tfjs-graph'], module: './image-classification.ts' },
+  'text-generation': { formats: ['gpt2-safetensors'], module: './text-generation.ts' },
 });
 
 export const SUPPORTED_TASKS: readonly Task[] = Object.keys(TASK_TABLE) as Task[];

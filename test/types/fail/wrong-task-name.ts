@@ -1,4 +1,4 @@
-// expect-error: TS2769 'text-generation' is not a TaskName of this version
+// expect-error: TS2769 'text-classification' is not a TaskName of this version
 import { createClient } from '../../../src/index.js';
 const client = createClient({ registry: 'https://models.example.com' });
-await client.load('tiny-gpt', { task: 'text-generation' });
+await client.load('tiny-gpt', { task: 'text-classification' });

@@ -1,0 +1,156 @@
+import * as Comlink from 'comlink';
+import { InvalidInputError } from '../errors/invalid-input.js';
+import { ModelDisposedError } from '../errors/model-disposed.js';
+import { newCallId } from '../worker-host.js';
+import type { GenerateChunk, GenerateResult, ModelInfo } from '../../workers/protocol.js';
+import type { ModelContext } from './context.js';
+import { checkGenerateOptions, type GenerateOptions } from './generate-options.js';
+
+/**
+ * A running generation: iterate it for chunks as they stream in (`for await`), and/or
+ * await `result` for the whole text and why it ended. Leaving the loop early
+ * (`break`) stops the generation in the worker.
+ */
+export interface GenerationStream extends AsyncIterable<GenerateChunk> {
+  readonly result: Promise<GenerateResult>;
+}
+
+/**
+ * A loaded GPT-2-family text generator. Get one from `client.load()`.
+ *
+ * Generations on one model run one at a time, first come first served, each with its
+ * own KV cache. Tokens stream from the worker in batches (the first at once, then
+ * every `streamTokens` tokens or `streamMs` ms), not one message per token.
+ *
+ * @example
+ * const lm = await client.load('tiny-gpt@stable', { task: 'text-generation' });
+ * for await (const chunk of lm.generate('Once upon', { maxTokens: 40, temperature: 0.8, topK: 40, seed: 7 })) {
+ *   output.textContent += chunk.text; // ' a time, there was …'
+ * }
+ * const { text, finishReason } = await lm.generateText('Q: Why?\nA:', { temperature: 0, stop: ['\n'] }); // finishReason: 'stop'
+ */
+export class TextGenerator {
+  readonly task = 'text-generation' as const;
+  readonly #ctx: ModelContext;
+  readonly #handle: number;
+  #generation: number;
+  #disposed = false;
+  /** What the worker reported when the model was loaded. */
+  readonly info: ModelInfo;
+
+  /** @internal Use `client.load()`. */
+  constructor(ctx: ModelContext, handle: number, info: ModelInfo, generation: number) {
+    this.#ctx = ctx;
+    this.#handle = handle;
+    this.info = info;
+    this.#generation = generation;
+  }
+
+  get id(): string {
+    return this.info.id;
+  }
+  get version(): string {
+    return this.info.version;
+  }
+
+  /**
+   * Starts a generation and streams it.
+   *
+   * @example
+   * const stop = new AbortController();
+   * for await (const { text } of lm.generate('Once upon', { maxTokens: 200, signal: stop.signal })) console.log(text);
+   */
+  generate(prompt: string, options: GenerateOptions = {}): GenerationStream {
+    const queue: GenerateChunk[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const local = new AbortController();
+    const result = this.#start(prompt, options, local.signal, (chunks) => {
+      queue.push(...chunks);
+      wake?.();
+    });
+    result.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      done = true;
+      wake?.();
+    });
+    return {
+      result,
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (;;) {
+            while (queue.length > 0) yield queue.shift() as GenerateChunk;
+            if (done) break;
+            await new Promise<void>((r) => (wake = r));
+            wake = undefined;
+          }
+          await result; // surfaces an error
+        } finally {
+          if (!done) local.abort(); // the consumer left early
+        }
+      },
+    };
+  }
+
+  /**
+   * Generates and returns the whole text.
+   *
+   * @example
+   * await lm.generateText('Love is', { temperature: 0, maxTokens: 8 });
+   * // { text: ' a …', tokens: [257, …], finishReason: 'length', promptTokens: 2, … }
+   */
+  generateText(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
+    return this.#start(prompt, options, undefined, () => undefined);
+  }
+
+  async #start(prompt: string, options: GenerateOptions, local: AbortSignal | undefined, onChunks: (c: GenerateChunk[]) => void): Promise<GenerateResult> {
+    if (this.#disposed) throw new ModelDisposedError(`model "${this.id}" was disposed`, { model: this.id });
+    if (typeof prompt !== 'string') throw new InvalidInputError(`prompt must be a string, got ${typeof prompt}`, { reason: 'bad-prompt', field: 'prompt' });
+    const wire = checkGenerateOptions(options);
+    const callId = newCallId();
+    const pinned = `${this.info.id}@${this.info.version}`;
+    const signals = [options.signal, local].filter((s): s is AbortSignal => s !== undefined);
+    const sink = Comlink.proxy((chunks: GenerateChunk[]) => onChunks(chunks));
+    let remoteAbort: (() => void) | undefined;
+    const onAbort = (): void => remoteAbort?.();
+    signals.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
+    try {
+      // The caller's signal is not given to host.call: an abort ends the generation in the
+      // worker within one token, which then resolves with finishReason 'abort' and the text so far.
+      return await this.#ctx.host.call(
+        async (remote, _backend, generation) => {
+          if (generation !== this.#generation) {
+            await remote.load({ callId: newCallId(), handle: this.#handle, ref: pinned, task: 'text-generation' });
+            this.#generation = generation;
+          }
+          remoteAbort = () => void remote.abort(callId).catch(() => undefined);
+          const p = remote.generate({ callId, handle: this.#handle, prompt, options: wire }, sink);
+          if (signals.some((s) => s.aborted)) remoteAbort();
+          return p;
+        },
+        { timeoutMs: options.timeoutMs, callId, operation: 'generate' },
+      );
+    } finally {
+      signals.forEach((s) => s.removeEventListener('abort', onAbort));
+    }
+  }
+
+  /** Frees the model in the worker. Further calls throw ModelDisposedError. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#ctx.forget(this.#handle);
+    if (this.#ctx.host.disposed) return;
+    const generation = this.#generation;
+    await this.#ctx.host
+      .call(async (remote, _b, gen) => (gen === generation ? remote.unload(this.#handle) : undefined), { operation: 'dispose', timeoutMs: 10_000 })
+      .catch(() => undefined);
+  }
+
+  /** @internal Test hook (needs `debug: true`): first-step logits of token ids. */
+  debugLogits(ids: number[]): Promise<Float32Array> {
+    return this.#ctx.host.call((remote) => remote.debugLogits(this.#handle, ids), { operation: 'debug', timeoutMs: 60_000 });
+  }
+}
