@@ -1,9 +1,8 @@
 import * as Comlink from 'comlink';
 import { InvalidInputError } from '../errors/invalid-input.js';
-import { ModelDisposedError } from '../errors/model-disposed.js';
 import { newCallId } from '../worker-host.js';
-import type { GenerateChunk, GenerateResult, ModelInfo } from '../../workers/protocol.js';
-import type { ModelContext } from './context.js';
+import type { GenerateChunk, GenerateResult } from '../../workers/protocol.js';
+import { ModelHandle } from './handle.js';
 import { checkGenerateOptions, type GenerateOptions } from './generate-options.js';
 
 /**
@@ -29,29 +28,8 @@ export interface GenerationStream extends AsyncIterable<GenerateChunk> {
  * }
  * const { text, finishReason } = await lm.generateText('Q: Why?\nA:', { temperature: 0, stop: ['\n'] }); // finishReason: 'stop'
  */
-export class TextGenerator {
+export class TextGenerator extends ModelHandle {
   readonly task = 'text-generation' as const;
-  readonly #ctx: ModelContext;
-  readonly #handle: number;
-  #generation: number;
-  #disposed = false;
-  /** What the worker reported when the model was loaded. */
-  readonly info: ModelInfo;
-
-  /** @internal Use `client.load()`. */
-  constructor(ctx: ModelContext, handle: number, info: ModelInfo, generation: number) {
-    this.#ctx = ctx;
-    this.#handle = handle;
-    this.info = info;
-    this.#generation = generation;
-  }
-
-  get id(): string {
-    return this.info.id;
-  }
-  get version(): string {
-    return this.info.version;
-  }
 
   /**
    * Starts a generation and streams it.
@@ -106,11 +84,10 @@ export class TextGenerator {
   }
 
   async #start(prompt: string, options: GenerateOptions, local: AbortSignal | undefined, onChunks: (c: GenerateChunk[]) => void): Promise<GenerateResult> {
-    if (this.#disposed) throw new ModelDisposedError(`model "${this.id}" was disposed`, { model: this.id });
+    this.assertLive();
     if (typeof prompt !== 'string') throw new InvalidInputError(`prompt must be a string, got ${typeof prompt}`, { reason: 'bad-prompt', field: 'prompt' });
     const wire = checkGenerateOptions(options);
     const callId = newCallId();
-    const pinned = `${this.info.id}@${this.info.version}`;
     const signals = [options.signal, local].filter((s): s is AbortSignal => s !== undefined);
     const sink = Comlink.proxy((chunks: GenerateChunk[]) => onChunks(chunks));
     let remoteAbort: (() => void) | undefined;
@@ -119,14 +96,10 @@ export class TextGenerator {
     try {
       // The caller's signal is not given to host.call: an abort ends the generation in the
       // worker within one token, which then resolves with finishReason 'abort' and the text so far.
-      return await this.#ctx.host.call(
-        async (remote, _backend, generation) => {
-          if (generation !== this.#generation) {
-            await remote.load({ callId: newCallId(), handle: this.#handle, ref: pinned, task: 'text-generation' });
-            this.#generation = generation;
-          }
+      return await this.call(
+        async (remote) => {
           remoteAbort = () => void remote.abort(callId).catch(() => undefined);
-          const p = remote.generate({ callId, handle: this.#handle, prompt, options: wire }, sink);
+          const p = remote.generate({ callId, handle: this.handle, prompt, options: wire }, sink);
           if (signals.some((s) => s.aborted)) remoteAbort();
           return p;
         },
@@ -137,20 +110,8 @@ export class TextGenerator {
     }
   }
 
-  /** Frees the model in the worker. Further calls throw ModelDisposedError. */
-  async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#ctx.forget(this.#handle);
-    if (this.#ctx.host.disposed) return;
-    const generation = this.#generation;
-    await this.#ctx.host
-      .call(async (remote, _b, gen) => (gen === generation ? remote.unload(this.#handle) : undefined), { operation: 'dispose', timeoutMs: 10_000 })
-      .catch(() => undefined);
-  }
-
   /** @internal Test hook (needs `debug: true`): first-step logits of token ids. */
   debugLogits(ids: number[]): Promise<Float32Array> {
-    return this.#ctx.host.call((remote) => remote.debugLogits(this.#handle, ids), { operation: 'debug', timeoutMs: 60_000 });
+    return this.context.host.call((remote) => remote.debugLogits(this.handle, ids), { operation: 'debug', timeoutMs: 60_000 });
   }
 }

@@ -1,0 +1,77 @@
+import type * as Comlink from 'comlink';
+import { ModelDisposedError } from '../errors/model-disposed.js';
+import { newCallId, type CallOptions } from '../worker-host.js';
+import type { BackendInfo, ModelInfo, WorkerApi } from '../../workers/protocol.js';
+import type { ModelContext } from './context.js';
+
+/**
+ * What every model handle shares: its worker-side handle, reloading after a worker
+ * crash, and dispose(). One subclass per task (Classifier, TextGenerator).
+ */
+export abstract class ModelHandle {
+  abstract readonly task: ModelInfo['task'];
+  /** What the worker reported when the model was loaded. */
+  readonly info: ModelInfo;
+  readonly #ctx: ModelContext;
+  readonly #handle: number;
+  #generation: number;
+  #disposed = false;
+
+  /** @internal Use `client.load()`. */
+  constructor(ctx: ModelContext, handle: number, info: ModelInfo, generation: number) {
+    this.#ctx = ctx;
+    this.#handle = handle;
+    this.info = info;
+    this.#generation = generation;
+  }
+
+  /** The model id. */
+  get id(): string {
+    return this.info.id;
+  }
+  /** The exact version loaded (aliases are resolved at load time). */
+  get version(): string {
+    return this.info.version;
+  }
+
+  /** @internal The client this handle belongs to. */
+  protected get context(): ModelContext {
+    return this.#ctx;
+  }
+
+  /** @internal The model's id in the worker. */
+  protected get handle(): number {
+    return this.#handle;
+  }
+
+  /** @internal Throws ModelDisposedError after dispose(). */
+  protected assertLive(): void {
+    if (this.#disposed) throw new ModelDisposedError(`model "${this.id}" was disposed`, { model: this.id });
+  }
+
+  /**
+   * @internal Runs `fn` in the worker that holds this model. If the worker was replaced
+   * (crash), this exact version is loaded there again first, from the cache.
+   */
+  protected call<T>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo) => Promise<T>, opts: CallOptions): Promise<T> {
+    return this.#ctx.host.call(async (remote, backend, generation) => {
+      if (generation !== this.#generation) {
+        await remote.load({ callId: newCallId(), handle: this.#handle, ref: `${this.info.id}@${this.info.version}`, task: this.task });
+        this.#generation = generation;
+      }
+      return fn(remote, backend);
+    }, opts);
+  }
+
+  /** Frees the model in the worker. Further calls throw ModelDisposedError. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#ctx.forget(this.#handle);
+    if (this.#ctx.host.disposed) return;
+    const generation = this.#generation;
+    await this.#ctx.host
+      .call(async (remote, _b, gen) => (gen === generation ? remote.unload(this.#handle) : undefined), { operation: 'dispose', timeoutMs: 10_000 })
+      .catch(() => undefined);
+  }
+}
