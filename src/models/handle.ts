@@ -51,12 +51,12 @@ export abstract class ModelHandle {
 
   /**
    * @internal Runs `fn` in the worker that holds this model. If the worker was replaced
-   * (crash), this exact version is loaded there again first, from the cache.
+   * (crash), this exact version and weights variant are loaded there again first, from the cache.
    */
   protected call<T>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo) => Promise<T>, opts: CallOptions): Promise<T> {
     return this.#ctx.host.call(async (remote, backend, generation) => {
       if (generation !== this.#generation) {
-        await remote.load({ callId: newCallId(), handle: this.#handle, ref: `${this.info.id}@${this.info.version}`, task: this.task });
+        await remote.load({ callId: newCallId(), handle: this.#handle, ref: `${this.info.id}@${this.info.version}`, task: this.task, dtype: this.info.dtype });
         this.#generation = generation;
       }
       return fn(remote, backend);

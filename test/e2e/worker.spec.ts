@@ -110,3 +110,27 @@ test('no tensor leak: tf.memory() stays flat over 200 classify calls and dispose
   expect(r.disposed.numBytes).toBe(r.empty.numBytes);
   expect(r.disposed.models).toBe(0);
 });
+
+test('after a crash, a model reloads the same weights variant from the cache: no blob request', async ({ open, registry }) => {
+  const page = await open();
+  const first = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, backend: 'wasm', debug: true });
+    const model = await client.load('fashion-mnist-cnn@stable', { task: 'image-classification', dtype: 'uint8' });
+    (window as unknown as { held: unknown }).held = { model, client };
+    const top = await model.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 3 });
+    return { top, dtype: model.info.dtype };
+  }, registryUrl(registry));
+  expect(first.dtype).toBe('uint8');
+  const blobsBefore = registry.blobHits();
+  const again = await page.evaluate(async () => {
+    const { model, client } = (window as unknown as { held: { model: import('../../src/index.js').Classifier; client: import('../../src/index.js').WebInferClient } }).held;
+    client.debug.crashWorker('throw');
+    await new Promise((res) => setTimeout(res, 200));
+    // The same handle, now served by a new worker: it reloads its pinned version and variant.
+    const top = await model.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 3 });
+    await client.dispose();
+    return top;
+  });
+  expect(again).toEqual(first.top);
+  expect(registry.blobHits()).toBe(blobsBefore);
+});
