@@ -91,22 +91,9 @@ export class WorkerHost {
     });
     crashed.catch(() => undefined);
     const remote = Comlink.wrap<WorkerApi>(worker);
-    const live: Live = {
-      worker,
-      remote,
-      generation,
-      ready: Promise.resolve() as unknown as Promise<BackendInfo>,
-      crashed,
-      crash: (reason, error) => this.#crash(live, reason, error, crash),
-      lastSign: Date.now(),
-      pinging: false,
-    };
-    worker.addEventListener('error', (ev: ErrorEvent) => {
-      ev.preventDefault?.();
-      live.crash(ev.message ? `uncaught error in the worker: ${ev.message}` : 'the worker script failed to load or threw');
-    });
-    worker.addEventListener('messageerror', () => live.crash('a message from the worker could not be deserialised'));
-    (live as { ready: Promise<BackendInfo> }).ready = Promise.race([remote.init(this.options.init), crashed]).then(
+    // Assigned just below; the callbacks that read it run later.
+    let live!: Live;
+    const ready = Promise.race([remote.init(this.options.init), crashed]).then(
       (info) => {
         this.#backend = info;
         return info;
@@ -121,6 +108,21 @@ export class WorkerHost {
         throw err;
       },
     );
+    live = {
+      worker,
+      remote,
+      generation,
+      ready,
+      crashed,
+      crash: (reason, error) => this.#crash(live, reason, error, crash),
+      lastSign: Date.now(),
+      pinging: false,
+    };
+    worker.addEventListener('error', (ev: ErrorEvent) => {
+      ev.preventDefault?.();
+      live.crash(ev.message ? `uncaught error in the worker: ${ev.message}` : 'the worker script failed to load or threw');
+    });
+    worker.addEventListener('messageerror', () => live.crash('a message from the worker could not be deserialised'));
     this.#live = live;
     return live;
   }

@@ -12,7 +12,7 @@ import { TaskMismatchError } from '../src/errors/task-mismatch.js';
 import { WebInferError } from '../src/errors/base.js';
 import { serializeError } from '../src/errors/serialize.js';
 import { checkTopK } from '../src/image/limits.js';
-import { selectBackend, webgpuDevice } from './backend.js';
+import { selectBackend, webgpuDevice, type SelectOptions } from './backend.js';
 import { decodeImage } from './decode.js';
 import { Loader, type LoadedFiles } from './loader.js';
 import { abortError } from './net.js';
@@ -67,17 +67,21 @@ function track(callId: number): AbortController {
   return c;
 }
 
+/** The backend choice the client asked for. */
+function selectOptions(config: InitRequest): SelectOptions {
+  return {
+    preference: config.backend,
+    allowSoftwareWebGPU: config.allowSoftwareWebGPU,
+    wasmPaths: { ...DEFAULT_WASM_PATHS, ...config.wasmPaths },
+    wasmThreads: config.wasmThreads,
+    onDeviceLost,
+  };
+}
+
 async function init(req: InitRequest): Promise<BackendInfo> {
   if (state) return state.backend;
   initializing ??= (async () => {
-    const wasmPaths = { ...DEFAULT_WASM_PATHS, ...req.wasmPaths };
-    const backend = await selectBackend({
-      preference: req.backend,
-      allowSoftwareWebGPU: req.allowSoftwareWebGPU,
-      wasmPaths,
-      wasmThreads: req.wasmThreads,
-      onDeviceLost,
-    });
+    const backend = await selectBackend(selectOptions(req));
     const store = new ModelStore(req.cacheName);
     const loader = new Loader(req.registry, { retries: req.retries, timeoutMs: req.requestTimeoutMs, ...(req.token ? { token: req.token } : {}) }, store);
     state = { config: req, backend, loader };
@@ -109,16 +113,8 @@ function recover(): Promise<void> {
         /* the device is gone; its buffers with it */
       }
     }
-    const wasmPaths = { ...DEFAULT_WASM_PATHS, ...s.config.wasmPaths };
     const next = await selectBackend(
-      {
-        preference: 'auto',
-        allowSoftwareWebGPU: false,
-        wasmPaths,
-        wasmThreads: s.config.wasmThreads,
-        exclude: new Set(['webgpu']),
-        onDeviceLost,
-      },
+      { ...selectOptions(s.config), preference: 'auto', allowSoftwareWebGPU: false, exclude: new Set(['webgpu']) },
       [...s.backend.fallbacks],
     );
     if (tf.findBackend('webgpu')) tf.removeBackend('webgpu');
