@@ -16,7 +16,7 @@ import { RegistryUnavailableError } from '../src/errors/registry-unavailable.js'
 import { formatRef, parseRef, paths, registryUrl, resolveVersion } from '../src/registry/refs.js';
 import { check, Manifest, manifestProblems, ModelIndex, type Dtype, type FileEntry } from '../src/registry/schema.js';
 import { sha256Hex } from './hash.js';
-import { abortError, fetchBytes, notFoundAsModel, type NetOptions } from './net.js';
+import { abortError, fetchBytes, NotFound, notFoundAsModel, type NetOptions } from './net.js';
 import type { LoadProgress } from './protocol.js';
 import type { ModelStore } from './store.js';
 
@@ -214,7 +214,7 @@ export class Loader {
 }
 
 function notFoundAsBlob(e: unknown, f: FileEntry): never {
-  if (e instanceof Error && e.message.startsWith('404')) {
+  if (e instanceof NotFound) {
     throw new ManifestError(`blob ${f.sha256} (${f.path}) is missing from the registry`, { url: f.path, issues: ['missing blob'] });
   }
   throw e;

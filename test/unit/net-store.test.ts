@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Loader } from '../../workers/loader.js';
 import { fetchBytes, NotFound } from '../../workers/net.js';
 import { ModelStore } from '../../workers/store.js';
 
@@ -141,5 +142,46 @@ describe('ModelStore', () => {
     expect(await store.available()).toBe(false);
     expect(await store.putBlob('0'.repeat(64), new Uint8Array(1))).toBe(false);
     expect(await store.getDoc('http://x')).toBeUndefined();
+  });
+});
+
+describe('Loader', () => {
+  const index = {
+    schema: 'webinfer.model-index/v1',
+    id: 'm',
+    task: 'image-classification',
+    versions: [{ version: '1.0.0', publishedAt: '2025-01-01T00:00:00.000Z' }],
+    aliases: { stable: '1.0.0' },
+  };
+  const manifest = {
+    schema: 'webinfer.manifest/v1',
+    id: 'm',
+    version: '1.0.0',
+    task: 'image-classification',
+    format: 'tfjs-layers',
+    createdAt: '2025-01-01T00:00:00.000Z',
+    variants: { float32: { entry: 'model.json', files: [{ path: 'model.json', size: 2, sha256: 'a'.repeat(64) }] } },
+    preprocess: { width: 1, height: 1, channels: 1 },
+    labels: ['x'],
+  };
+  const routed = (routes: Record<string, unknown>): void => {
+    vi.stubGlobal('caches', undefined);
+    vi.stubGlobal('fetch', async (url: string) => {
+      const path = url.replace('http://r/', '');
+      return path in routes ? new Response(JSON.stringify(routes[path])) : new Response('', { status: 404 });
+    });
+  };
+
+  it('a blob the registry does not have is a ManifestError naming the missing blob', async () => {
+    routed({ 'v1/models/m/index.json': index, 'v1/models/m/versions/1.0.0.json': manifest });
+    const loader = new Loader('http://r', opts, new ModelStore('t'));
+    await expect(loader.load('m@stable', 'float32', never, () => undefined)).rejects.toMatchObject({ name: 'ManifestError', fields: { issues: ['missing blob'] } });
+  });
+
+  it('an unknown model or version is a ModelNotFoundError', async () => {
+    routed({ 'v1/models/m/index.json': index });
+    const loader = new Loader('http://r', opts, new ModelStore('t'));
+    await expect(loader.resolve('nope', never)).rejects.toMatchObject({ name: 'ModelNotFoundError', fields: { model: 'nope' } });
+    await expect(loader.resolve('m@1.0.0', never)).rejects.toMatchObject({ name: 'ModelNotFoundError', fields: { model: 'm', version: '1.0.0' } });
   });
 });
