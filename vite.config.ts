@@ -81,21 +81,32 @@ function canonicalWorkerUrl(): Plugin {
 }
 
 /**
- * tfjs starts each WASM thread from the source text of its threaded factory
- * (`wasmFactoryThreadedSimd.toString()`), so that function must not depend on its closure.
- * Emscripten's glue has `if(typeof _scriptDir !== "undefined" && _scriptDir){…}` on a closure
- * variable; a minifier (ours, or the app's that re-bundles our worker chunk) rewrites it to
- * `e!==void 0&&e` → ReferenceError in every pthread. In a worker `_scriptDir` is always
- * undefined and webinfer passes every .wasm path explicitly, so the statement is dropped.
+ * Two source patches of tfjs-wasm 4.22's threaded-SIMD Emscripten glue (checked at build time:
+ * the build fails if the glue changed, so a tfjs upgrade cannot silently undo them).
+ *
+ * 1. tfjs starts each WASM thread from the source text of its threaded factory
+ *    (`wasmFactoryThreadedSimd.toString()`), so that function must not depend on its closure.
+ *    Emscripten's glue has `if(typeof _scriptDir !== "undefined" && _scriptDir){…}` on a closure
+ *    variable; a minifier (ours, or the app's that re-bundles our worker chunk) rewrites it to
+ *    `e!==void 0&&e` → ReferenceError in every pthread. In a worker `_scriptDir` is always
+ *    undefined and webinfer passes every .wasm path explicitly, so the statement is dropped.
+ * 2. The C++ side sizes XNNPACK's pool as `min(setThreadsCount, navigator.hardwareConcurrency / 2)`
+ *    (it assumes two hyper-threads per core, tfjs#8513), so on a 2-core machine every threaded run
+ *    used ONE thread whatever the app asked. The glue's `emscripten_num_logical_cores` is the only
+ *    source of that number: it now reports twice the logical cores, so the cap becomes
+ *    `hardwareConcurrency` (and tfjs's own ceiling of 8, the size of its pre-spawned pool).
+ *    `setThreadsCount` / webinfer's `wasmThreads` are then honoured.
  */
-function tfjsThreadedFactoryClosureFree(): Plugin {
-  const STMT = 'if(typeof _scriptDir !== "undefined" && _scriptDir){scriptDirectory=_scriptDir}';
+export function tfjsThreadedGluePatches(): Plugin {
+  const SCRIPT_DIR = 'if(typeof _scriptDir !== "undefined" && _scriptDir){scriptDirectory=_scriptDir}';
+  const CORES = 'return navigator["hardwareConcurrency"]}';
   return {
-    name: 'webinfer:tfjs-threaded-factory',
+    name: 'webinfer:tfjs-threaded-glue',
     transform(code, id) {
       if (!/tfjs-backend-wasm[\\/]wasm-out[\\/]tfjs-backend-wasm-threaded-simd\.js$/.test(id)) return null;
-      if (!code.includes(STMT)) this.error('the tfjs threaded-SIMD glue changed: re-check the _scriptDir patch');
-      return { code: code.replace(STMT, ''), map: null };
+      if (!code.includes(SCRIPT_DIR)) this.error('the tfjs threaded-SIMD glue changed: re-check the _scriptDir patch');
+      if (code.split(CORES).length !== 2) this.error('the tfjs threaded-SIMD glue changed: re-check the logical-cores patch');
+      return { code: code.replace(SCRIPT_DIR, '').replace(CORES, 'return 2*navigator["hardwareConcurrency"]}'), map: null };
     },
   };
 }
@@ -117,7 +128,7 @@ export default defineConfig(({ command, mode }) => {
       plugins: [canonicalWorkerUrl()],
       worker: {
         format: 'es',
-        plugins: () => [wasmAssets(), tfjsThreadedFactoryClosureFree()],
+        plugins: () => [wasmAssets(), tfjsThreadedGluePatches()],
         rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true, sourcemap: false } },
       },
     };
@@ -128,7 +139,7 @@ export default defineConfig(({ command, mode }) => {
       root: resolve(import.meta.dirname, 'test/e2e/pages'),
       base: './',
       build: { outDir: resolve(import.meta.dirname, 'test/.harness-dist'), emptyOutDir: true, target: 'es2022', sourcemap: true },
-      worker: { format: 'es', plugins: () => [tfjsThreadedFactoryClosureFree()] },
+      worker: { format: 'es', plugins: () => [tfjsThreadedGluePatches()] },
     };
   }
   // Dev server: the demo, cross-origin isolated.
@@ -149,7 +160,7 @@ export default defineConfig(({ command, mode }) => {
     },
     server: { headers: ISOLATION_HEADERS, port: 5173, fs: { allow: [import.meta.dirname] } },
     preview: { headers: ISOLATION_HEADERS },
-    worker: { format: 'es', plugins: () => [tfjsThreadedFactoryClosureFree()] },
+    worker: { format: 'es', plugins: () => [tfjsThreadedGluePatches()] },
     build: { outDir: resolve(import.meta.dirname, 'dist-demo'), target: 'es2022' },
   };
 });

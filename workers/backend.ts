@@ -177,7 +177,7 @@ async function tryWasm(opts: SelectOptions): Promise<Attempt> {
   const why = threads
     ? threadCount > 1
       ? `${threadCount} threads (page is cross-origin isolated)`
-      : `threaded build (page is cross-origin isolated), but XNNPACK runs 1 thread: tfjs sizes its pool to half of the ${cores} logical cores and ignores setThreadsCount (tfjs#8513)`
+      : `threaded build (page is cross-origin isolated), but XNNPACK runs 1 thread (${cores} logical core${cores === 1 ? '' : 's'}, or wasmThreads: 1)`
     : isIsolated()
       ? 'single-threaded (this browser has no WASM threads)'
       : 'single-threaded: the page is not cross-origin isolated (serve COOP/COEP headers for threads)';

@@ -81,7 +81,7 @@ test.describe('the packed package in a Vite app', () => {
 
   test('cross-origin isolated: WASM threads on, the threaded-SIMD binary from the app\'s assets', async ({ open, registry, servers }) => {
     // Regression test: the app's minifier once broke tfjs's threaded WASM factory (a ReferenceError in
-    // every pthread); see tfjsThreadedFactoryClosureFree in vite.config.ts.
+    // every pthread); see tfjsThreadedGluePatches in vite.config.ts.
     const reference = await tinyCnnReference(pattern(28, 28, 1), 1);
     const page = await open({ coi: true, path: consumerPath(registryUrl(registry)), ready: READY });
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
