@@ -6,6 +6,7 @@
  * - `vite` / `vite --mode demo`: the demo dev server, cross-origin isolated (COOP/COEP),
  *   so WASM threads are on.
  * - `vite build --mode harness`: the e2e test page (test/e2e/pages) built from source.
+ * - `vite build --mode bench`: the benchmark page (bench/pages), see bench/README.md.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -131,6 +132,17 @@ export default defineConfig(({ command, mode }) => {
         plugins: () => [wasmAssets(), tfjsThreadedGluePatches()],
         rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true, sourcemap: false } },
       },
+    };
+  }
+  if (mode === 'bench') {
+    // The benchmark page (bench/pages), a minified production build like an app's. tfjs on the
+    // page and in the baseline workers gets the same glue patches as webinfer's worker.
+    return {
+      root: resolve(import.meta.dirname, 'bench/pages'),
+      base: './',
+      build: { outDir: resolve(import.meta.dirname, '.tmp/bench-dist'), emptyOutDir: true, target: 'es2022', sourcemap: false },
+      plugins: [tfjsThreadedGluePatches()],
+      worker: { format: 'es', plugins: () => [tfjsThreadedGluePatches()] },
     };
   }
   if (mode === 'harness') {

@@ -1,0 +1,21 @@
+/**
+ * The benchmark page. The runner (`bench/run.ts`) opens it in headless Chromium and calls
+ * `window.bench.run(name, params)` once per workload, each in a fresh page.
+ * One workload per module under `workloads/`; this table is the only list of them.
+ */
+import type { BenchParams, Workload, WorkloadResult } from './types.js';
+import { ceiling } from './workloads/ceiling.js';
+
+const WORKLOADS: Readonly<Record<string, Workload>> = Object.freeze({
+  ceiling,
+});
+
+window.bench = {
+  names: Object.keys(WORKLOADS),
+  async run(name, params) {
+    const w = WORKLOADS[name];
+    if (!w) throw new Error(`unknown workload "${name}" (have: ${Object.keys(WORKLOADS).join(', ')})`);
+    return w(params);
+  },
+  env: () => ({ crossOriginIsolated, hardwareConcurrency: navigator.hardwareConcurrency, userAgent: navigator.userAgent }),
+};

@@ -1,0 +1,45 @@
+/**
+ * 8. Size: raw and gzip bytes of what an app ships — the main-thread entry (alone, and with
+ * comlink, its one runtime import, as a bundler would ship it), the worker chunk and the three
+ * WASM binaries — read from the library build in dist/. Also checks that the main-thread entry
+ * holds no tfjs code.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { Row, WorkloadResult } from './pages/types.js';
+
+const require = createRequire(import.meta.url);
+/** Strings that only tfjs code contains. */
+const TFJS_MARKERS = ['@tensorflow', 'registerKernel', 'WASM_HAS_SIMD_SUPPORT', 'tfjs-backend', 'XNNPACK'];
+
+const gz = (b: Buffer): number => gzipSync(b, { level: 9 }).length;
+
+export function measureSizes(dist: string): WorkloadResult {
+  const main = readFileSync(path.join(dist, 'index.js'));
+  const assets = path.join(dist, 'assets');
+  const worker = readdirSync(assets).find((f) => /^runtime\.worker-[\w-]+\.js$/.test(f));
+  if (!worker) throw new Error(`no worker chunk in ${assets}: run the library build (vite build)`);
+  const comlink = readFileSync(require.resolve('comlink/dist/esm/comlink.min.mjs'));
+  const workerBytes = readFileSync(path.join(assets, worker));
+  const rows: Row[] = [];
+  const add = (id: string, label: string, buf: Buffer) => {
+    rows.push({ id: `${id}.raw`, label: `${label}, raw`, unit: 'bytes', median: buf.length });
+    rows.push({ id: `${id}.gzip`, label: `${label}, gzip -9`, unit: 'bytes', median: gz(buf) });
+  };
+  add('size.main', 'main-thread entry (dist/index.js)', main);
+  add('size.main-with-comlink', 'main-thread entry + comlink (minified)', Buffer.concat([main, comlink]));
+  add('size.worker', `worker chunk (${worker})`, workerBytes);
+  for (const f of readdirSync(assets).filter((x) => x.endsWith('.wasm')).sort()) {
+    rows.push({ id: `size.wasm.${f}`, label: f, unit: 'bytes', median: statSync(path.join(assets, f)).size });
+  }
+  const text = main.toString('utf8');
+  const found = TFJS_MARKERS.filter((m) => text.includes(m));
+  rows.push({ id: 'size.main.tfjs-free', label: 'main-thread entry contains no tfjs (1 = true)', unit: 'bool', median: found.length === 0 ? 1 : 0, ...(found.length ? { note: `found: ${found.join(', ')}` } : {}) });
+  return {
+    title: 'Size: what an app ships (library build, dist/)',
+    rows,
+    notes: ['The main-thread entry is unminified in dist/ (an app minifies it); gzip -9 of the file as shipped. comlink is external to our entry; the second line adds its minified ESM build.'],
+  };
+}
