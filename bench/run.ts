@@ -15,10 +15,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser } from '@playwright/test';
+import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { Command } from 'commander';
 import { startServer } from '../test/e2e/server.js';
-import type { BenchParams, WorkloadResult } from './pages/types.js';
+import type { BenchParams, Row, WorkloadResult } from './pages/types.js';
+import { summarize } from './pages/stats.js';
 import { evaluateTargets, toMarkdown, type BenchReport } from './report.js';
 import { measureSizes } from './size.js';
 
@@ -26,7 +27,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 const BROWSER_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Workloads in run order; `size` runs in Node, the others in the page. */
-const ALL = ['size', 'ceiling'] as const;
+const ALL = ['size', 'ceiling', 'coldstart', 'memory'] as const;
 
 const program = new Command()
   .name('bench')
@@ -34,9 +35,9 @@ const program = new Command()
   .option('--only <names>', `comma-separated subset of: ${ALL.join(', ')}`)
   .option('--out <dir>', 'results directory', path.join(REPO, 'bench/results'))
   .option('--threads <n>', 'WASM threads for every runtime', String(os.availableParallelism()))
-  .option('--skip-build', 'use the existing dist/ and .tmp/bench-dist/', false)
+  .option('--skip-lib-build', 'use the existing library build in dist/ (npm test has just built it)', false)
   .parse();
-const opts = program.opts<{ smoke: boolean; only?: string; out: string; threads: string; skipBuild: boolean }>();
+const opts = program.opts<{ smoke: boolean; only?: string; out: string; threads: string; skipLibBuild: boolean }>();
 
 function run(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { cwd: REPO, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
@@ -52,6 +53,63 @@ function cpuModel(): string {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
+/** Opens the bench page in a context; page errors fail the workload that is running. */
+async function openBenchPage(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.setDefaultTimeout(opts.smoke ? 180_000 : 1_200_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  (page as Page & { benchErrors?: string[] }).benchErrors = errors;
+  await page.goto(`${url}/index.html`);
+  await page.waitForFunction(() => typeof window.bench === 'object');
+  return page;
+}
+
+async function runInPage(page: Page, name: string, params: BenchParams): Promise<WorkloadResult> {
+  const result = await page.evaluate(([n, p]) => window.bench.run(n, p), [name, params] as const);
+  const errors = (page as Page & { benchErrors?: string[] }).benchErrors ?? [];
+  if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+  return result;
+}
+
+/**
+ * Cold start: each repetition is a fresh browser context (empty Cache API and HTTP cache) →
+ * phase `cold`, then a page reload → phase `warm`. Per-repetition figures are merged into a
+ * median and p95 per row.
+ */
+async function coldStart(browser: Browser, url: string, params: BenchParams, reps: number): Promise<WorkloadResult> {
+  const samples = new Map<string, { row: Row; values: number[] }>();
+  let facts: Readonly<Record<string, unknown>> | undefined;
+  for (let i = 0; i < reps; i++) {
+    const context = await browser.newContext();
+    const page = await openBenchPage(context, url);
+    for (const phase of ['cold', 'warm']) {
+      if (phase === 'warm') {
+        await page.reload();
+        await page.waitForFunction(() => typeof window.bench === 'object');
+      }
+      const r = await runInPage(page, 'coldstart', { ...params, extra: { phase } });
+      facts ??= r.facts;
+      for (const row of r.rows) {
+        const entry = samples.get(row.id) ?? { row, values: [] };
+        entry.values.push(row.median);
+        samples.set(row.id, entry);
+      }
+    }
+    await context.close();
+  }
+  const rows: Row[] = [...samples.values()].map(({ row, values }) => {
+    const s = summarize(values);
+    return { id: row.id, label: `${row.id.includes('.warm.') ? 'warm (reload)' : 'cold (fresh profile)'}: ${row.label}`, unit: row.unit, median: s.median, p95: s.p95, n: s.n };
+  });
+  return {
+    title: 'Cold start: fresh profile vs page reload',
+    rows,
+    ...(facts ? { facts } : {}),
+    notes: [`${reps} repetitions, each in a fresh browser context (cold), then reloaded (warm); n = repetitions. The steady-state row is the median per repetition of 50 calls.`],
+  };
+}
+
 async function main(): Promise<void> {
   const selected = opts.only ? opts.only.split(',').map((s) => s.trim()) : [...ALL];
   for (const name of selected) if (!(ALL as readonly string[]).includes(name)) throw new Error(`unknown workload "${name}" (have: ${ALL.join(', ')})`);
@@ -63,11 +121,12 @@ async function main(): Promise<void> {
     throw new Error(`No Chromium at ${executablePath}. Install it (Debian: apt-get install -y chromium) or set CHROMIUM_PATH. The benchmark never skips.`);
   }
 
-  if (!opts.skipBuild) {
-    console.log('bench: building the library (dist/) and the benchmark page (.tmp/bench-dist/)');
+  if (!opts.skipLibBuild) {
+    console.log('bench: building the library (dist/)');
     run(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn']);
-    run(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--mode', 'bench', '--logLevel', 'warn']);
   }
+  console.log('bench: building the benchmark page (.tmp/bench-dist/)');
+  run(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--mode', 'bench', '--logLevel', 'warn']);
   const registryRoot = path.join(REPO, '.tmp/bench-registry');
   run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'scripts/publish-fixtures.ts'), registryRoot]);
 
@@ -93,18 +152,14 @@ async function main(): Promise<void> {
       try {
         if (name === 'size') {
           results[name] = measureSizes(path.join(REPO, 'dist'));
+        } else if (name === 'coldstart') {
+          results[name] = await coldStart(browser, server.url, params, opts.smoke ? 1 : 7);
         } else {
           const context = await browser.newContext();
-          const page = await context.newPage();
-          page.setDefaultTimeout(opts.smoke ? 180_000 : 1_200_000);
-          const errors: string[] = [];
-          page.on('pageerror', (e) => errors.push(String(e)));
-          await page.goto(`${server.url}/index.html`);
-          await page.waitForFunction(() => typeof window.bench === 'object');
+          const page = await openBenchPage(context, server.url);
           pageEnv ??= await page.evaluate(() => window.bench.env());
-          results[name] = await page.evaluate(([n, p]) => window.bench.run(n, p), [name, params] as const);
+          results[name] = await runInPage(page, name, params);
           await context.close();
-          if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
         }
         console.log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       } catch (e) {

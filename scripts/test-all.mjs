@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm test`: every test, in order — type checks, type-level API tests, unit tests
- * (vitest), the build, the consumer app build, then the browser tests (Playwright,
- * headless Chromium, with and without WebGPU). Stops at the first failing step and
+ * (vitest), the build, the consumer app build, the browser tests (Playwright,
+ * headless Chromium, with and without WebGPU), then the benchmark harness in smoke mode. Stops at the first failing step and
  * ends with one summary line: `webinfer: N passed, M failed`.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,10 +15,13 @@ const steps = [
   ['build', 'npm', ['run', '--silent', 'build']],
   ['consumer app build', 'npm', ['run', '--silent', 'build:consumer']],
   ['browser tests', 'npx', ['playwright', 'test']],
+  // The benchmark harness in smoke mode (few iterations): proves every workload still runs; its numbers are not meaningful.
+  ['benchmark smoke run', 'npx', ['tsx', 'bench/run.ts', '--smoke', '--skip-lib-build']],
 ];
 
 rmSync('.tmp/reports/unit.json', { force: true });
 rmSync('test-results/e2e.json', { force: true });
+rmSync('bench/results/smoke.json', { force: true });
 const t0 = Date.now();
 let failedStep;
 let typeCounts = { passed: 0, failed: 0 };
@@ -51,6 +54,12 @@ function counts() {
     const e = JSON.parse(readFileSync('test-results/e2e.json', 'utf8'));
     passed += e.stats?.expected ?? 0;
     failed += (e.stats?.unexpected ?? 0) + (e.stats?.flaky ?? 0);
+  }
+  if (existsSync('bench/results/smoke.json')) {
+    // Each benchmark workload that ran counts as one test.
+    const b = JSON.parse(readFileSync('bench/results/smoke.json', 'utf8'));
+    passed += Object.keys(b.workloads ?? {}).length;
+    failed += (b.failures ?? []).length;
   }
   return { passed, failed };
 }
