@@ -19,6 +19,8 @@ export function mountGeneratePanel(root: HTMLElement): void {
   const temperature = el('input', { type: 'range', min: '0', max: '2', step: '0.05', value: '0.8', id: 'gen-temperature' });
   const topK = el('input', { type: 'number', min: '0', max: '500', value: '40', id: 'gen-topk' });
   const maxTokens = el('input', { type: 'number', min: '1', max: '250', value: '120', id: 'gen-max' });
+  // The tiny demo model often predicts end-of-text after a few tokens; let it run on by default.
+  const stopAtEos = el('input', { type: 'checkbox', checked: false, id: 'gen-stop-eos' });
   const tempLabel = el('span', { textContent: temperature.value });
   const start = el('button', { textContent: 'Generate', id: 'gen-start' });
   const stop = el('button', { textContent: 'Stop', id: 'gen-stop', disabled: true });
@@ -28,7 +30,7 @@ export function mountGeneratePanel(root: HTMLElement): void {
   root.replaceChildren(
     el('h2', { textContent: `Generate text (${MODEL})` }),
     prompt,
-    el('div', { className: 'row' }, el('label', {}, 'temperature ', temperature, ' ', tempLabel), el('label', {}, ' top-k ', topK), el('label', {}, ' max tokens ', maxTokens)),
+    el('div', { className: 'row' }, el('label', {}, 'temperature ', temperature, ' ', tempLabel), el('label', {}, ' top-k ', topK), el('label', {}, ' max tokens ', maxTokens), el('label', {}, ' ', stopAtEos, ' stop at end-of-text')),
     el('div', { className: 'row' }, start, stop),
     output,
     stats,
@@ -51,7 +53,7 @@ export function mountGeneratePanel(root: HTMLElement): void {
       const model = await lm;
       const t0 = performance.now();
       let n = 0;
-      const stream = model.generate(prompt.value, { temperature: Number(temperature.value), topK: Number(topK.value), maxTokens: Number(maxTokens.value), signal: controller.signal });
+      const stream = model.generate(prompt.value, { temperature: Number(temperature.value), topK: Number(topK.value), maxTokens: Number(maxTokens.value), stopAtEos: stopAtEos.checked, signal: controller.signal });
       for await (const chunk of stream) {
         output.textContent += chunk.text;
         if (chunk.tokenId >= 0) n++;
