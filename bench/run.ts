@@ -27,7 +27,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 const BROWSER_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Workloads in run order; `size` runs in Node, the others in the page. */
-const ALL = ['size', 'ceiling', 'coldstart', 'memory'] as const;
+const ALL = ['size', 'ceiling', 'classify', 'coldstart', 'memory'] as const;
 
 const program = new Command()
   .name('bench')
@@ -129,6 +129,7 @@ async function main(): Promise<void> {
   run(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--mode', 'bench', '--logLevel', 'warn']);
   const registryRoot = path.join(REPO, '.tmp/bench-registry');
   run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'scripts/publish-fixtures.ts'), registryRoot]);
+  run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'bench/publish-bench-models.ts'), registryRoot]);
 
   const server = await startServer({
     coi: true,

@@ -5,11 +5,13 @@
  */
 import type { BenchParams, Workload, WorkloadResult } from './types.js';
 import { ceiling } from './workloads/ceiling.js';
+import { classify } from './workloads/classify.js';
 import { coldstart } from './workloads/coldstart.js';
 import { memory } from './workloads/memory.js';
 
 const WORKLOADS: Readonly<Record<string, Workload>> = Object.freeze({
   ceiling,
+  classify,
   coldstart,
   memory,
 });
