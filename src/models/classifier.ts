@@ -1,21 +1,52 @@
 import * as Comlink from 'comlink';
+import { Coalescer, type Outcome } from '../batching/coalesce.js';
+import { AbortError } from '../errors/abort.js';
 import { checkTopK } from '../image/limits.js';
 import { toWire } from '../image/to-wire.js';
 import { newCallId } from '../worker-host.js';
 import type { ClassifyOptions, ImageInput, Prediction } from '../types.js';
+import type { BackendName, ClassifyItem, ModelInfo, WorkerApi } from '../../workers/protocol.js';
+import type { ModelContext } from './context.js';
 import { ModelHandle } from './handle.js';
+
+/** One call on its way to the worker. */
+interface Pending {
+  readonly item: ClassifyItem;
+  readonly transfer: Transferable[];
+  readonly signal: AbortSignal | undefined;
+}
+
+interface Answer {
+  readonly predictions: Prediction[];
+  readonly backend: BackendName;
+}
 
 /**
  * A loaded image classifier. Get one from `client.load()`.
+ *
+ * Concurrent calls are micro-batched (see `ClientOptions.batching`): calls made in the
+ * same tick cross to the worker as one message, and the worker runs calls that wait for
+ * the model as one batch. Each call keeps its own result, errors, signal and time limit.
  *
  * @example
  * const model = await client.load('fashion-mnist-cnn@stable', { task: 'image-classification' });
  * const top = await model.classify(canvas, { topK: 3 });
  * // [{ label: 'Sneaker', index: 7, score: 0.93 }, { label: 'Sandal', index: 5, score: 0.05 }, …]
+ * const many = await Promise.all(pictures.map((p) => model.classify(p, { topK: 1 }))); // one batch
  * await model.dispose();
  */
 export class Classifier extends ModelHandle {
   readonly task = 'image-classification' as const;
+  readonly #batcher: Coalescer<Comlink.Remote<WorkerApi>, Pending, Answer>;
+
+  /** @internal Use `client.load()`. */
+  constructor(ctx: ModelContext, handle: number, info: ModelInfo, generation: number) {
+    super(ctx, handle, info, generation);
+    this.#batcher = new Coalescer((remote, pending) => this.#send(remote, pending), {
+      maxBatch: ctx.maxBatch,
+      cancelled: (p) => (p.signal?.aborted ? new AbortError('classify aborted', { operation: 'classify' }, { cause: p.signal.reason }) : undefined),
+    });
+  }
 
   /** Class labels, in output order. */
   get labels(): readonly string[] {
@@ -35,12 +66,22 @@ export class Classifier extends ModelHandle {
     const topK = checkTopK(options.topK);
     const wire = await toWire(image, options.transfer === true);
     const callId = newCallId();
-    const result = await this.call(
-      (remote) => remote.classify(Comlink.transfer({ callId, handle: this.handle, image: wire.image, topK }, wire.transfer)),
-      { signal: options.signal, timeoutMs: options.timeoutMs ?? this.context.callTimeoutMs, callId, operation: 'classify' },
-    );
+    const pending: Pending = { item: { callId, image: wire.image, topK }, transfer: wire.transfer, signal: options.signal };
+    const result = await this.call((remote) => this.#batcher.submit(remote, pending), {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? this.context.callTimeoutMs,
+      callId,
+      operation: 'classify',
+    });
     const host = this.context.host;
     if (result.backend !== host.backend?.name) await host.refreshBackend();
     return result.predictions;
+  }
+
+  /** Sends coalesced calls as one message; one outcome per call. */
+  async #send(remote: Comlink.Remote<WorkerApi>, pending: Pending[]): Promise<Outcome<Answer>[]> {
+    const transfer = pending.length === 1 ? (pending[0] as Pending).transfer : pending.flatMap((p) => p.transfer);
+    const res = await remote.classify(Comlink.transfer({ handle: this.handle, items: pending.map((p) => p.item) }, transfer));
+    return res.outcomes.map((o) => (o.ok ? { ok: true, value: { predictions: o.value, backend: res.backend } } : o));
   }
 }

@@ -1,0 +1,115 @@
+/**
+ * Worker half of micro-batching: items for one model wait here while the model is
+ * busy; each run takes everything waiting (up to `maxBatch`) as one batch.
+ *
+ * An idle queue starts its run in a microtask: a lone call waits for no timer. After
+ * each run the queue yields to the event loop once, so messages that arrived during
+ * the run (the worker cannot see them while it computes) join the next batch.
+ */
+import type { Outcome } from '../src/batching/coalesce.js';
+import { WebInferError } from '../src/errors/base.js';
+
+export interface BatchQueueOptions<I> {
+  /** Largest batch (at least 1). */
+  readonly maxBatch: number;
+  /** A reason when the item was given up while it waited (it is then dropped and rejects with it). */
+  readonly cancelled: (item: I) => unknown;
+  /** Lets pending events (incoming messages) run; default: one message-channel hop. */
+  readonly yieldToEvents?: () => Promise<void>;
+}
+
+interface Entry<I, R> {
+  readonly item: I;
+  readonly resolve: (value: R) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * One macrotask hop without timer clamping: a message to ourselves. Messages from
+ * the main thread that are already waiting run before it.
+ */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+/**
+ * @example
+ * const q = new BatchQueue((xs: number[]) => Promise.resolve(xs.map((x) => ({ ok: true as const, value: x + 1 }))), { maxBatch: 64, cancelled: () => undefined });
+ * await Promise.all([q.push(1), q.push(2)]); // [2, 3], one run of [1, 2]
+ */
+export class BatchQueue<I, R> {
+  readonly #run: (items: I[]) => Promise<ReadonlyArray<Outcome<R>>>;
+  readonly #options: BatchQueueOptions<I>;
+  #waiting: Entry<I, R>[] = [];
+  #busy = false;
+
+  constructor(run: (items: I[]) => Promise<ReadonlyArray<Outcome<R>>>, options: BatchQueueOptions<I>) {
+    this.#run = run;
+    this.#options = options;
+  }
+
+  /** Items waiting for a run. */
+  get size(): number {
+    return this.#waiting.length;
+  }
+
+  /** Adds an item; settles with this item's own outcome. */
+  push(item: I): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.#waiting.push({ item, resolve, reject });
+      if (!this.#busy) {
+        this.#busy = true;
+        // A microtask: items pushed in the same task (one message's images) share the first run.
+        queueMicrotask(() => void this.#drain());
+      }
+    });
+  }
+
+  /** Takes up to maxBatch live items from the front; cancelled ones are rejected and dropped. */
+  #take(): Entry<I, R>[] {
+    const max = Math.max(1, Math.floor(this.#options.maxBatch));
+    const batch: Entry<I, R>[] = [];
+    let i = 0;
+    for (; i < this.#waiting.length && batch.length < max; i++) {
+      const e = this.#waiting[i] as Entry<I, R>;
+      const reason = this.#options.cancelled(e.item);
+      if (reason === undefined) batch.push(e);
+      else e.reject(reason);
+    }
+    this.#waiting = this.#waiting.slice(i);
+    return batch;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (;;) {
+        const batch = this.#take();
+        if (batch.length === 0) {
+          if (this.#waiting.length === 0) return;
+          continue;
+        }
+        try {
+          const outcomes = await this.#run(batch.map((e) => e.item));
+          batch.forEach((e, i) => {
+            const o = outcomes[i];
+            if (!o) e.reject(new WebInferError(`batch run returned ${outcomes.length} outcomes for ${batch.length} items`));
+            else if (o.ok) e.resolve(o.value);
+            else e.reject(o.error);
+          });
+        } catch (error) {
+          batch.forEach((e) => e.reject(error));
+        }
+        await (this.#options.yieldToEvents ?? nextTask)();
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
