@@ -2,9 +2,10 @@
  * Worker half of micro-batching: items for one model wait here while the model is
  * busy; each run takes everything waiting (up to `maxBatch`) as one batch.
  *
- * An idle queue starts its run in a microtask: a lone call waits for no timer. After
- * each run the queue yields to the event loop once, so messages that arrived during
- * the run (the worker cannot see them while it computes) join the next batch.
+ * An idle queue starts its run at once: a lone call waits for no timer. After a run
+ * the queue yields to the event loop once, so messages that arrived during the run
+ * (the worker cannot see them while it computes) join the next batch — unless nothing
+ * waits and the sender said it had no other call in flight (a lone call: no hop at all).
  */
 import type { Outcome } from '../src/batching/coalesce.js';
 import { WebInferError } from '../src/errors/base.js';
@@ -53,13 +54,14 @@ export function nextTask(): Promise<void> {
 /**
  * @example
  * const q = new BatchQueue((xs: number[]) => Promise.resolve(xs.map((x) => ({ ok: true as const, value: x + 1 }))), { maxBatch: 64, cancelled: () => undefined });
- * await Promise.all([q.push(1), q.push(2)]); // [2, 3], one run of [1, 2]
+ * await Promise.all(q.pushAll([1, 2])); // [2, 3], one run of [1, 2]
  */
 export class BatchQueue<I, R> {
   readonly #run: (items: I[]) => Promise<ReadonlyArray<Outcome<R>>>;
   readonly #options: BatchQueueOptions<I>;
   #waiting: Entry<I, R>[] = [];
   #busy = false;
+  #expectMore = true;
 
   constructor(run: (items: I[]) => Promise<ReadonlyArray<Outcome<R>>>, options: BatchQueueOptions<I>) {
     this.#run = run;
@@ -73,14 +75,23 @@ export class BatchQueue<I, R> {
 
   /** Adds an item; settles with this item's own outcome. */
   push(item: I): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.#waiting.push({ item, resolve, reject });
-      if (!this.#busy) {
-        this.#busy = true;
-        // A microtask: items pushed in the same task (one message's images) share the first run.
-        queueMicrotask(() => void this.#drain());
-      }
-    });
+    return this.pushAll([item])[0] as Promise<R>;
+  }
+
+  /**
+   * Adds items (one message's calls) together; each promise settles with its item's own
+   * outcome. An idle queue starts their run at once, synchronously: no timer, no hop.
+   * `expectMore: false` (the sender has no other call in flight) lets the queue go idle
+   * right after the run instead of first yielding to catch messages that arrived meanwhile.
+   */
+  pushAll(items: readonly I[], expectMore = true): Promise<R>[] {
+    this.#expectMore = expectMore;
+    const promises = items.map((item) => new Promise<R>((resolve, reject) => this.#waiting.push({ item, resolve, reject })));
+    if (!this.#busy && this.#waiting.length > 0) {
+      this.#busy = true;
+      void this.#drain();
+    }
+    return promises;
   }
 
   /** Takes up to maxBatch live items from the front; cancelled ones are rejected and dropped. */
@@ -117,6 +128,8 @@ export class BatchQueue<I, R> {
         } catch (error) {
           batch.forEach((e) => e.reject(error));
         }
+        // Nothing waits and the last sender had nothing else in flight: a lone call, go idle.
+        if (this.#waiting.length === 0 && !this.#expectMore) return;
         await (this.#options.yieldToEvents ?? nextTask)();
       }
     } finally {

@@ -134,6 +134,8 @@ export interface ClassifyItem {
 export interface ClassifyRequest {
   readonly handle: number;
   readonly items: readonly ClassifyItem[];
+  /** The sender had other classify messages for this model in flight: more calls may be on their way. */
+  readonly more: boolean;
 }
 
 /** One class and its probability. */

@@ -223,39 +223,46 @@ const batchStats = { messages: 0, batches: 0, images: 0, largest: 0, sizes: {} a
 
 async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   batchStats.messages++;
-  const outcomes = await Promise.all(
-    req.items.map((item) =>
-      classifyOne(req.handle, item).then(
-        (value): ClassifyOutcome => ({ ok: true, value }),
-        (e: unknown): ClassifyOutcome => ({ ok: false, error: serializeError(e) }),
-      ),
-    ),
-  );
-  return { outcomes, backend: requireState().backend.name };
+  const controllers = req.items.map((item) => track(item.callId));
+  try {
+    // Each call is checked and decoded on its own: a bad image fails only itself.
+    const decoded = await Promise.allSettled(req.items.map((item, i) => decodeJob(item, controllers[i] as AbortController)));
+    const jobs = decoded.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []));
+    const maxBatch = requireState().config.maxBatch;
+    const runs = maxBatch > 1 ? queueOf(req.handle, maxBatch).pushAll(jobs, req.more) : jobs.map((job) => runAlone(req.handle, job));
+    let next = 0;
+    const outcomes = await Promise.all(
+      decoded.map(async (d, i): Promise<ClassifyOutcome> => {
+        try {
+          if (d.status === 'rejected') throw d.reason;
+          const predictions = await (runs[next++] as Promise<Prediction[]>);
+          const signal = (controllers[i] as AbortController).signal;
+          if (signal.aborted) throw abortError(signal, 'classify');
+          return { ok: true, value: predictions };
+        } catch (e) {
+          return { ok: false, error: serializeError(e) };
+        }
+      }),
+    );
+    return { outcomes, backend: requireState().backend.name };
+  } finally {
+    req.items.forEach((item) => calls.delete(item.callId));
+  }
 }
 
-/** One call: checked and decoded on its own (a bad image fails only itself), then queued or run. */
-async function classifyOne(handle: number, item: ClassifyItem): Promise<Prediction[]> {
-  const controller = track(item.callId);
-  try {
-    const topK = checkTopK(item.topK);
-    const pixels = await decodeImage(item.image);
-    if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
-    const job: ClassifyJob = { pixels, topK, signal: controller.signal };
-    const maxBatch = requireState().config.maxBatch;
-    let predictions: Prediction[];
-    if (maxBatch > 1) {
-      predictions = await queueOf(handle, maxBatch).push(job);
-    } else {
-      const [outcome] = await runJobs(handle, [job]);
-      if (!outcome?.ok) throw outcome?.error;
-      predictions = outcome.value;
-    }
-    if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
-    return predictions;
-  } finally {
-    calls.delete(item.callId);
-  }
+async function decodeJob(item: ClassifyItem, controller: AbortController): Promise<ClassifyJob> {
+  const topK = checkTopK(item.topK);
+  const pixels = await decodeImage(item.image);
+  if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
+  return { pixels, topK, signal: controller.signal };
+}
+
+/** Batching off: the call runs at once, on its own. */
+async function runAlone(handle: number, job: ClassifyJob): Promise<Prediction[]> {
+  const [outcome] = await runJobs(handle, [job]);
+  if (!outcome) throw new WebInferError('no outcome for the call');
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }
 
 function queueOf(handle: number, maxBatch: number): BatchQueue<ClassifyJob, Prediction[]> {

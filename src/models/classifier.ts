@@ -38,6 +38,8 @@ interface Answer {
 export class Classifier extends ModelHandle {
   readonly task = 'image-classification' as const;
   readonly #batcher: Coalescer<Comlink.Remote<WorkerApi>, Pending, Answer>;
+  /** classify messages sent to a worker and not answered yet. */
+  readonly #inFlight = new WeakMap<Comlink.Remote<WorkerApi>, number>();
 
   /** @internal Use `client.load()`. */
   constructor(ctx: ModelContext, handle: number, info: ModelInfo, generation: number) {
@@ -81,7 +83,12 @@ export class Classifier extends ModelHandle {
   /** Sends coalesced calls as one message; one outcome per call. */
   async #send(remote: Comlink.Remote<WorkerApi>, pending: Pending[]): Promise<Outcome<Answer>[]> {
     const transfer = pending.length === 1 ? (pending[0] as Pending).transfer : pending.flatMap((p) => p.transfer);
-    const res = await remote.classify(Comlink.transfer({ handle: this.handle, items: pending.map((p) => p.item) }, transfer));
+    // Counted per worker: the messages a crashed worker never answers do not count in its successor.
+    const inFlight = this.#inFlight.get(remote) ?? 0;
+    this.#inFlight.set(remote, inFlight + 1);
+    const res = await remote
+      .classify(Comlink.transfer({ handle: this.handle, items: pending.map((p) => p.item), more: inFlight > 0 }, transfer))
+      .finally(() => this.#inFlight.set(remote, (this.#inFlight.get(remote) ?? 1) - 1));
     return res.outcomes.map((o) => (o.ok ? { ok: true, value: { predictions: o.value, backend: res.backend } } : o));
   }
 }

@@ -115,18 +115,16 @@ describe('BatchQueue (worker)', () => {
     return { q, runs };
   }
 
-  it('a lone item runs at once (a microtask, no timer) as a batch of one', async () => {
+  it('a lone item runs at once (synchronously, no timer) as a batch of one', async () => {
     const { q, runs } = queue(64);
     const p = q.push({ n: 1 });
-    await Promise.resolve();
     expect(runs).toEqual([[1]]);
     expect(await p).toBe(101);
   });
 
-  it('items pushed in one task share a run; items pushed while it runs form the next batch', async () => {
+  it('the items of one message share a run; items pushed while it runs wait and form the next batch', async () => {
     const { q, runs } = queue(64, 5);
-    const first = [1, 2, 3].map((n) => q.push({ n }));
-    await Promise.resolve();
+    const first = q.pushAll([1, 2, 3].map((n) => ({ n })));
     expect(runs).toEqual([[1, 2, 3]]);
     // The model is busy: these wait, then run together.
     const later = [4, 5, 6, 7].map((n) => q.push({ n }));
@@ -140,15 +138,13 @@ describe('BatchQueue (worker)', () => {
 
   it('takes at most maxBatch per run, in arrival order', async () => {
     const { q, runs } = queue(3);
-    const all = Array.from({ length: 8 }, (_, n) => q.push({ n }));
-    await Promise.all(all);
+    await Promise.all(q.pushAll(Array.from({ length: 8 }, (_, n) => ({ n }))));
     expect(runs).toEqual([[0, 1, 2], [3, 4, 5], [6, 7]]);
   });
 
   it('a cancelled item is dropped before its run and rejects; the others run', async () => {
     const { q, runs } = queue(64, 5);
     const busy = q.push({ n: 0 });
-    await Promise.resolve();
     const waiting: Job[] = [{ n: 1 }, { n: 2 }, { n: 3 }];
     const ps = waiting.map((j) => q.push(j));
     (waiting[1] as Job).cancelled = true; // aborted while queued
@@ -160,7 +156,7 @@ describe('BatchQueue (worker)', () => {
 
   it('a batch of only cancelled items runs nothing and the queue goes idle', async () => {
     const { q, runs } = queue(2);
-    const res = await Promise.allSettled([q.push({ n: 1, cancelled: true }), q.push({ n: 2, cancelled: true }), q.push({ n: 3 })]);
+    const res = await Promise.allSettled(q.pushAll([{ n: 1, cancelled: true }, { n: 2, cancelled: true }, { n: 3 }]));
     expect(res.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
     expect(runs).toEqual([[3]]);
     expect(await q.push({ n: 4 })).toBe(104);
@@ -175,8 +171,25 @@ describe('BatchQueue (worker)', () => {
       },
       { maxBatch: 2, cancelled: () => undefined, yieldToEvents: task },
     );
-    const res = await Promise.allSettled([q.push(1), q.push(-1), q.push(3), q.push(4), q.push(5)]);
+    const res = await Promise.allSettled(q.pushAll([1, -1, 3, 4, 5]));
     expect(res.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).name))).toEqual([1, 'RangeError', 'TypeError', 'TypeError', 5]);
+  });
+
+  it('after a lone call (nothing waiting, sender had nothing else in flight) it goes idle without a hop', async () => {
+    let hops = 0;
+    const q = new BatchQueue<number, number>(async (xs) => xs.map(ok), {
+      maxBatch: 8,
+      cancelled: () => undefined,
+      yieldToEvents: async () => {
+        hops++;
+      },
+    });
+    expect(await Promise.all(q.pushAll([1], false))).toEqual([1]);
+    await task();
+    expect(hops).toBe(0);
+    expect(await Promise.all(q.pushAll([2], true))).toEqual([2]);
+    await task();
+    expect(hops).toBe(1);
   });
 
   it('yields to the event loop between runs, so work queued meanwhile gets in', async () => {
@@ -188,7 +201,7 @@ describe('BatchQueue (worker)', () => {
       },
       { maxBatch: 1, cancelled: () => undefined, yieldToEvents: task },
     );
-    const ps = [q.push(1), q.push(2)];
+    const ps = q.pushAll([1, 2]);
     setTimeout(() => order.push('event'), 0);
     await Promise.all(ps);
     expect(order).toEqual(['run 1', 'event', 'run 2']);
