@@ -1,6 +1,7 @@
 import * as Comlink from 'comlink';
 import { Coalescer, type Outcome } from '../batching/coalesce.js';
 import { AbortError } from '../errors/abort.js';
+import { InvalidInputError } from '../errors/invalid-input.js';
 import { checkTopK } from '../image/limits.js';
 import { toWire } from '../image/to-wire.js';
 import { newCallId } from '../worker-host.js';
@@ -80,15 +81,42 @@ export class Classifier extends ModelHandle {
     return result.predictions;
   }
 
-  /** Sends coalesced calls as one message; one outcome per call. */
+  /**
+   * Sends coalesced calls as one message; one outcome per call. A buffer or bitmap handed
+   * over (`transfer: true`) by two calls of one message would make the whole message fail
+   * to post: the second such call fails alone instead.
+   */
   async #send(remote: Comlink.Remote<WorkerApi>, pending: Pending[]): Promise<Outcome<Answer>[]> {
-    const transfer = pending.length === 1 ? (pending[0] as Pending).transfer : pending.flatMap((p) => p.transfer);
-    // Counted per worker: the messages a crashed worker never answers do not count in its successor.
-    const inFlight = this.#inFlight.get(remote) ?? 0;
-    this.#inFlight.set(remote, inFlight + 1);
-    const res = await remote
-      .classify(Comlink.transfer({ handle: this.handle, items: pending.map((p) => p.item), more: inFlight > 0 }, transfer))
-      .finally(() => this.#inFlight.set(remote, (this.#inFlight.get(remote) ?? 1) - 1));
-    return res.outcomes.map((o) => (o.ok ? { ok: true, value: { predictions: o.value, backend: res.backend } } : o));
+    const outcomes: (Outcome<Answer> | undefined)[] = new Array(pending.length);
+    let sent = pending;
+    let transfer = pending.length === 1 ? (pending[0] as Pending).transfer : [];
+    if (pending.length > 1) {
+      const seen = new Set<Transferable>();
+      sent = pending.filter((p, i) => {
+        if (p.transfer.some((t) => seen.has(t))) {
+          outcomes[i] = { ok: false, error: new InvalidInputError('the same buffer or ImageBitmap was handed over (transfer: true) by two concurrent calls', { reason: 'duplicate-transfer', field: 'image' }) };
+          return false;
+        }
+        p.transfer.forEach((t) => seen.add(t));
+        return true;
+      });
+      transfer = [...seen];
+    }
+    if (sent.length > 0) {
+      // Counted per worker: the messages a crashed worker never answers do not count in its successor.
+      const inFlight = this.#inFlight.get(remote) ?? 0;
+      this.#inFlight.set(remote, inFlight + 1);
+      const res = await remote
+        .classify(Comlink.transfer({ handle: this.handle, items: sent.map((p) => p.item), more: inFlight > 0 }, transfer))
+        .finally(() => this.#inFlight.set(remote, (this.#inFlight.get(remote) ?? 1) - 1));
+      let next = 0;
+      for (let i = 0; i < pending.length; i++) {
+        if (outcomes[i]) continue;
+        const o = res.outcomes[next++];
+        if (o) outcomes[i] = o.ok ? { ok: true, value: { predictions: o.value, backend: res.backend } } : o;
+      }
+    }
+    // A hole (an answer short of outcomes) is rejected by the Coalescer.
+    return outcomes as Outcome<Answer>[];
   }
 }

@@ -73,7 +73,7 @@ test('64 concurrent calls: one message, one batch, results identical to sequenti
   });
 });
 
-test('a bad input in the middle of a batch fails only itself; other sizes join the batch; an aborted call is never sent', async ({ open, registry }) => {
+test('a bad input in the middle of a batch fails only itself; other sizes join the batch; an aborted call is never sent; a buffer handed over twice fails the second call only', async ({ open, registry }) => {
   const page = await open();
   const r = await page.evaluate(
     async ({ registry, b64 }) => {
@@ -88,7 +88,10 @@ test('a bad input in the middle of a batch fails only itself; other sizes join t
       const warm = await client.memory();
       const before = (await client.debug.batchStats())!;
       const abort = new AbortController();
+      const shared = img(30).data;
       const calls = Array.from({ length: 64 }, (_, i) => {
+        // Two calls hand over the same buffer: the second one fails alone (it could not be posted twice).
+        if (i === 30 || i === 31) return model.classify({ data: shared, width: 28, height: 28, channels: 1 }, { topK: 3, transfer: true });
         if (i === 20) return model.classify({ data: new Float32Array(784).fill(NaN), width: 28, height: 28, channels: 1 }); // fails on the main thread
         if (i === 40) return model.classify(new Blob([new Uint8Array([1, 2, 3, 4])], { type: 'image/png' })); // fails in the worker (undecodable)
         if (i === 50) return model.classify(img(i), { topK: 3, signal: abort.signal });
@@ -112,17 +115,20 @@ test('a bad input in the middle of a batch fails only itself; other sizes join t
     },
     { registry: registryUrl(registry), b64 },
   );
+  expect(r.settled[30]).toEqual({ ok: true, value: r.alone[30] });
+  expect(r.settled[31]).toMatchObject({ ok: false, error: { name: 'InvalidInputError', fields: { reason: 'duplicate-transfer' } } });
   expect(r.settled[20]).toMatchObject({ ok: false, error: { name: 'InvalidInputError', fields: { reason: 'not-finite' } } });
   expect(r.settled[40]).toMatchObject({ ok: false, error: { name: 'InvalidInputError', instanceOfOwnClass: true, fields: { reason: 'undecodable' } } });
   expect(r.settled[50]).toMatchObject({ ok: false, error: { name: 'AbortError', code: 'ABORTED' } });
   expect(r.settled[60]).toEqual({ ok: true, value: r.bigAlone.map((p) => ({ index: p.index, score: p.score })) });
   r.settled.forEach((s, i) => {
-    if (![20, 40, 50, 60].includes(i)) expect(s, `call ${i}`).toEqual({ ok: true, value: r.alone[i] });
+    if (![20, 30, 31, 40, 50, 60].includes(i)) expect(s, `call ${i}`).toEqual({ ok: true, value: r.alone[i] });
   });
-  // One message: 62 calls (the NaN one never left the main thread, the aborted one was dropped
-  // before sending); the undecodable Blob failed in the worker before the run.
+  // One message: 61 calls (the NaN one never left the main thread, the aborted one was dropped
+  // before sending, the second user of the shared buffer too); the undecodable Blob failed in
+  // the worker before the run.
   expect(r.messages).toBe(1);
-  expect(r.images).toBe(61);
+  expect(r.images).toBe(60);
   expect(r.mem).toEqual(r.warm);
 });
 
