@@ -95,7 +95,7 @@ test('a bad input in the middle of a batch fails only itself; other sizes join t
         if (i === 20) return model.classify({ data: new Float32Array(784).fill(NaN), width: 28, height: 28, channels: 1 }); // fails on the main thread
         if (i === 40) return model.classify(new Blob([new Uint8Array([1, 2, 3, 4])], { type: 'image/png' })); // fails in the worker (undecodable)
         if (i === 50) return model.classify(img(i), { topK: 3, signal: abort.signal });
-        if (i === 60) return model.classify({ ...big, data: big.data.slice() }, { topK: 3 });
+        if (i === 60 || i === 61) return model.classify({ ...big, data: big.data.slice() }, { topK: 3 }); // a stack of two 56×56 RGBA
         return model.classify(img(i), { topK: 3 });
       });
       abort.abort();
@@ -121,8 +121,9 @@ test('a bad input in the middle of a batch fails only itself; other sizes join t
   expect(r.settled[40]).toMatchObject({ ok: false, error: { name: 'InvalidInputError', instanceOfOwnClass: true, fields: { reason: 'undecodable' } } });
   expect(r.settled[50]).toMatchObject({ ok: false, error: { name: 'AbortError', code: 'ABORTED' } });
   expect(r.settled[60]).toEqual({ ok: true, value: r.bigAlone.map((p) => ({ index: p.index, score: p.score })) });
+  expect(r.settled[61]).toEqual(r.settled[60]);
   r.settled.forEach((s, i) => {
-    if (![20, 30, 31, 40, 50, 60].includes(i)) expect(s, `call ${i}`).toEqual({ ok: true, value: r.alone[i] });
+    if (![20, 30, 31, 40, 50, 60, 61].includes(i)) expect(s, `call ${i}`).toEqual({ ok: true, value: r.alone[i] });
   });
   // One message: 61 calls (the NaN one never left the main thread, the aborted one was dropped
   // before sending, the second user of the shared buffer too); the undecodable Blob failed in
