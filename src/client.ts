@@ -6,7 +6,7 @@ import { Classifier } from './models/classifier.js';
 import { TextGenerator } from './models/text-generator.js';
 import type { ModelContext } from './models/context.js';
 import { newCallId, WorkerHost } from './worker-host.js';
-import type { AnyModel, BackendInfo, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
+import type { AnyModel, BackendInfo, BatchStats, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
 import type { InitRequest } from '../workers/protocol.js';
 
 /**
@@ -40,6 +40,15 @@ export interface WebInferClient {
   readonly debug: {
     crashWorker(mode?: 'throw' | 'close'): void;
     loseWebGPUDevice(when?: 'now' | 'during-next-run'): Promise<boolean>;
+    /**
+     * The worker's micro-batching counters: classify messages received, model runs, images,
+     * largest batch, runs by batch size. Undefined unless `debug: true`.
+     *
+     * @example
+     * await Promise.all(images.map((img) => model.classify(img)));   // 64 images, one tick
+     * await client.debug.batchStats(); // { messages: 1, batches: 1, images: 64, largest: 64, sizes: { 64: 1 } }
+     */
+    batchStats(): Promise<BatchStats | undefined>;
   };
 }
 
@@ -65,6 +74,22 @@ function positive(name: string, value: number | undefined, fallback: number): nu
     throw new InvalidInputError(`${name} must be a non-negative finite number, got ${String(value)}`, { reason: 'bad-option', field: name });
   }
   return value;
+}
+
+/** Default largest batch of coalesced classify() calls. */
+const DEFAULT_MAX_BATCH = 64;
+
+function maxBatchOf(batching: ClientOptions['batching']): number {
+  if (batching === undefined || batching === true) return DEFAULT_MAX_BATCH;
+  if (batching === false) return 1;
+  if (typeof batching !== 'object' || batching === null) {
+    throw new InvalidInputError(`batching must be a boolean or { maxBatch }, got ${String(batching)}`, { reason: 'bad-option', field: 'batching' });
+  }
+  const max = batching.maxBatch ?? DEFAULT_MAX_BATCH;
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 1) {
+    throw new InvalidInputError(`batching.maxBatch must be a positive integer, got ${String(max)}`, { reason: 'bad-option', field: 'batching.maxBatch' });
+  }
+  return max;
 }
 
 const BACKENDS = new Set(['auto', 'webgpu', 'wasm', 'cpu']);
@@ -93,6 +118,7 @@ export function createClient(options: ClientOptions): WebInferClient {
     cacheName: options.cacheName ?? 'webinfer-v1',
     retries: positive('retries', options.retries, 3),
     requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 30_000),
+    maxBatch: maxBatchOf(options.batching),
     debug: options.debug === true,
   };
   const host = new WorkerHost({
@@ -106,6 +132,7 @@ export function createClient(options: ClientOptions): WebInferClient {
   const ctx: ModelContext = {
     host,
     callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 60_000),
+    maxBatch: init.maxBatch,
     forget: (handle) => {
       handles.delete(handle);
     },
@@ -167,6 +194,7 @@ export function createClient(options: ClientOptions): WebInferClient {
         if (init.debug) host.crashForTest(mode);
       },
       loseWebGPUDevice: async (when = 'now') => (init.debug ? host.call((r) => r.debugLoseDevice(when), { operation: 'debug' }) : false),
+      batchStats: async () => (init.debug ? host.call((r) => r.debugBatchStats(), { operation: 'debug' }) : undefined),
     },
   };
   return client;

@@ -20,6 +20,8 @@ export type {
   BackendInfo,
   BackendName,
   BackendPreference,
+  BatchingOptions,
+  BatchStats,
   ClassifyOptions,
   ClientOptions,
   Dtype,

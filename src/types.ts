@@ -1,7 +1,7 @@
 /**
  * Public types of webinfer's main-thread API.
  */
-import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, Dtype, DtypePreference, FinishReason, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
+import type { AdapterInfo, BackendInfo, BackendName, BatchStats, BackendPreference, Dtype, DtypePreference, FinishReason, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
 import type { ImageInput } from './image/to-wire.js';
 import type { RawPixels } from './image/limits.js';
 
@@ -9,7 +9,7 @@ export type { Dtype, DtypePreference };
 export type { GenerateOptions } from './models/generate-options.js';
 export type { GenerationStream } from './models/text-generator.js';
 export type { FinishReason, GenerateChunk, GenerateResult };
-export type { AdapterInfo, BackendInfo, BackendName, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
+export type { AdapterInfo, BackendInfo, BackendName, BatchStats, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
 
 /** Options of {@link createClient}. Only `registry` is required. */
 export interface ClientOptions {
@@ -37,8 +37,22 @@ export interface ClientOptions {
   readonly unresponsiveTimeoutMs?: number;
   /** Creates the worker yourself (strict CSP, a CDN-hosted worker). Default: the bundled module worker. */
   readonly createWorker?: () => Worker;
+  /**
+   * Micro-batching of concurrent `classify()` calls on one model (default on, `maxBatch` 64):
+   * calls made in the same tick go to the worker as one message, and calls that arrive while
+   * the model is busy run together as one batch of up to `maxBatch` images. Results are the
+   * same as unbatched; a lone call waits for no timer. `false` (or `maxBatch: 1`) runs every
+   * call on its own.
+   */
+  readonly batching?: boolean | BatchingOptions;
   /** Enables test hooks (`client.debug`). */
   readonly debug?: boolean;
+}
+
+/** Tuning of micro-batching (see `ClientOptions.batching`). */
+export interface BatchingOptions {
+  /** Largest number of images run as one batch. Default 64; 1 turns batching off. */
+  readonly maxBatch?: number;
 }
 
 /** Tasks and the model handle each one gives. */

@@ -6,6 +6,7 @@
  * Transport is comlink; errors cross as `SerializedError` (see
  * `src/errors/serialize.ts`) and are rebuilt as our own classes.
  */
+import type { SerializedError } from '../src/errors/serialize.js';
 
 /** Backends webinfer can run on. */
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';
@@ -62,6 +63,8 @@ export interface InitRequest {
   readonly retries: number;
   /** Stall limit of one request: no byte for this long aborts and retries it. */
   readonly requestTimeoutMs: number;
+  /** Largest batch of classify calls run as one model run; 1 = no batching (each call runs alone, at once). */
+  readonly maxBatch: number;
   readonly debug: boolean;
 }
 
@@ -120,11 +123,19 @@ export type WireImage =
   | { readonly kind: 'bitmap'; readonly bitmap: ImageBitmap }
   | { readonly kind: 'blob'; readonly blob: Blob };
 
-export interface ClassifyRequest {
+/** One classify() call. */
+export interface ClassifyItem {
   readonly callId: number;
-  readonly handle: number;
   readonly image: WireImage;
   readonly topK: number;
+}
+
+/** One or more classify() calls on one model, coalesced into one message (micro-batching). */
+export interface ClassifyRequest {
+  readonly handle: number;
+  readonly items: readonly ClassifyItem[];
+  /** The sender had other classify messages for this model in flight: more calls may be on their way. */
+  readonly more: boolean;
 }
 
 /** One class and its probability. */
@@ -134,10 +145,28 @@ export interface Prediction {
   readonly score: number;
 }
 
+/** How one item of a ClassifyRequest ended: each call succeeds or fails on its own. */
+export type ClassifyOutcome = { readonly ok: true; readonly value: Prediction[] } | { readonly ok: false; readonly error: SerializedError };
+
 export interface ClassifyResult {
-  readonly predictions: Prediction[];
-  /** The backend that ran the call (it differs from the one at init after a fallback). */
+  /** One per item, in the request's order. */
+  readonly outcomes: ClassifyOutcome[];
+  /** The backend that ran the calls (it differs from the one at init after a fallback). */
   readonly backend: BackendName;
+}
+
+/** Micro-batching counters of the worker since it started (test hook, `debug` only). */
+export interface BatchStats {
+  /** classify messages received (each carries one or more calls). */
+  readonly messages: number;
+  /** Model runs. */
+  readonly batches: number;
+  /** Images run (the sum of the batch sizes). */
+  readonly images: number;
+  /** Largest batch run. */
+  readonly largest: number;
+  /** Batch size → number of runs of that size. */
+  readonly sizes: Readonly<Record<number, number>>;
 }
 
 export interface MemoryInfo {
@@ -207,6 +236,7 @@ export type ProgressSink = (p: LoadProgress) => void;
 export interface WorkerApi {
   init(req: InitRequest): Promise<BackendInfo>;
   load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelInfo>;
+  /** Classifies every item; items wait while the model is busy and run as batches of up to `maxBatch`. */
   classify(req: ClassifyRequest): Promise<ClassifyResult>;
   /** Generates text, streaming batches of chunks to `sink`; resolves after the last batch was delivered. */
   generate(req: GenerateRequest, sink: GenerateSink): Promise<GenerateResult>;
@@ -220,6 +250,8 @@ export interface WorkerApi {
   debugCrash(mode: 'throw' | 'close'): void;
   /** First-step logits of token ids on a text-generation model (parity tests; empty unless `debug`). */
   debugLogits(handle: number, ids: number[]): Promise<Float32Array>;
+  /** Micro-batching counters (undefined unless `debug`). */
+  debugBatchStats(): Promise<BatchStats | undefined>;
   /** Destroys the WebGPU device now, or in the middle of the next inference. */
   debugLoseDevice(when: 'now' | 'during-next-run'): Promise<boolean>;
 }

@@ -16,10 +16,12 @@ import { selectBackend, webgpuDevice, type SelectOptions } from './backend.js';
 import { decodeImage } from './decode.js';
 import { Loader, type LoadedFiles } from './loader.js';
 import { abortError } from './net.js';
-import type { BackendInfo, ClassifyRequest, ClassifyResult, GenerateRequest, GenerateResult, GenerateSink, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
+import type { Outcome } from '../src/batching/coalesce.js';
+import { BatchQueue } from './batch-queue.js';
+import type { BackendInfo, ClassifyItem, ClassifyOutcome, ClassifyRequest, ClassifyResult, GenerateRequest, GenerateResult, GenerateSink, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
 import { ModelStore } from './store.js';
 import { createRunnable, type Runnable } from './runnable.js';
-import { preprocess, topPredictions } from './tasks/image-classification.js';
+import { classifyImages, type BatchImage } from './tasks/image-classification.js';
 import { SUPPORTED_TASKS, TASK_TABLE } from './tasks/index.js';
 import { firstLogits, generate as generateText } from './tasks/text-generation.js';
 import { DEFAULT_WASM_PATHS } from './wasm-paths.js';
@@ -210,40 +212,91 @@ async function load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelI
   }
 }
 
+/** One classify() call, decoded and waiting for a run. */
+interface ClassifyJob extends BatchImage {
+  readonly signal: AbortSignal;
+}
+
+/** Per model handle: calls that arrive while it is busy wait here and run together. */
+const queues = new Map<number, BatchQueue<ClassifyJob, Prediction[]>>();
+const batchStats = { messages: 0, batches: 0, images: 0, largest: 0, sizes: {} as Record<number, number> };
+
 async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
-  const controller = track(req.callId);
+  batchStats.messages++;
+  const controllers = req.items.map((item) => track(item.callId));
   try {
-    const topK = checkTopK(req.topK);
-    const pixels = await decodeImage(req.image);
-    if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
-    const run = async (): Promise<Prediction[]> => {
-      const model = models.get(req.handle);
-      if (!model) throw new ModelDisposedError('this model was disposed (or never loaded in this worker)', { model: String(req.handle) });
-      const { manifest } = model.files;
-      if (manifest.task !== 'image-classification' || !manifest.preprocess) {
-        throw new TaskMismatchError(`"${manifest.id}" is a ${manifest.task} model`, { model: manifest.id, expected: 'image-classification', actual: manifest.task });
-      }
-      const input = preprocess(pixels, manifest.preprocess);
-      let output: tf.Tensor | undefined;
-      try {
-        if (loseDeviceDuringNextRun) {
-          loseDeviceDuringNextRun = false;
-          webgpuDevice()?.destroy();
+    // Each call is checked and decoded on its own: a bad image fails only itself.
+    const decoded = await Promise.allSettled(req.items.map((item, i) => decodeJob(item, controllers[i] as AbortController)));
+    const jobs = decoded.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []));
+    const maxBatch = requireState().config.maxBatch;
+    const runs = maxBatch > 1 ? queueOf(req.handle, maxBatch).pushAll(jobs, req.more) : jobs.map((job) => runAlone(req.handle, job));
+    let next = 0;
+    const outcomes = await Promise.all(
+      decoded.map(async (d, i): Promise<ClassifyOutcome> => {
+        try {
+          if (d.status === 'rejected') throw d.reason;
+          const predictions = await (runs[next++] as Promise<Prediction[]>);
+          const signal = (controllers[i] as AbortController).signal;
+          if (signal.aborted) throw abortError(signal, 'classify');
+          return { ok: true, value: predictions };
+        } catch (e) {
+          return { ok: false, error: serializeError(e) };
         }
-        output = await model.runnable.run(input);
-        const scores = await output.data();
-        return topPredictions(scores as Float32Array, manifest.labels ?? [], topK, manifest.output);
-      } finally {
-        input.dispose();
-        output?.dispose();
-      }
-    };
-    const predictions = await withRecovery(run);
-    if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
-    return { predictions, backend: requireState().backend.name };
+      }),
+    );
+    return { outcomes, backend: requireState().backend.name };
   } finally {
-    calls.delete(req.callId);
+    req.items.forEach((item) => calls.delete(item.callId));
   }
+}
+
+async function decodeJob(item: ClassifyItem, controller: AbortController): Promise<ClassifyJob> {
+  const topK = checkTopK(item.topK);
+  const pixels = await decodeImage(item.image);
+  if (controller.signal.aborted) throw abortError(controller.signal, 'classify');
+  return { pixels, topK, signal: controller.signal };
+}
+
+/** Batching off: the call runs at once, on its own. */
+async function runAlone(handle: number, job: ClassifyJob): Promise<Prediction[]> {
+  const [outcome] = await runJobs(handle, [job]);
+  if (!outcome) throw new WebInferError('no outcome for the call');
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}
+
+function queueOf(handle: number, maxBatch: number): BatchQueue<ClassifyJob, Prediction[]> {
+  let q = queues.get(handle);
+  if (!q) {
+    q = new BatchQueue((jobs) => runJobs(handle, jobs), {
+      maxBatch,
+      cancelled: (job) => (job.signal.aborted ? abortError(job.signal, 'classify') : undefined),
+    });
+    queues.set(handle, q);
+  }
+  return q;
+}
+
+/** Runs jobs as one batch on the model `handle` (retried once after a lost WebGPU device). */
+function runJobs(handle: number, jobs: readonly ClassifyJob[]): Promise<Outcome<Prediction[]>[]> {
+  return withRecovery(async () => {
+    const model = models.get(handle);
+    if (!model) throw new ModelDisposedError('this model was disposed (or never loaded in this worker)', { model: String(handle) });
+    const { manifest } = model.files;
+    if (manifest.task !== 'image-classification' || !manifest.preprocess) {
+      throw new TaskMismatchError(`"${manifest.id}" is a ${manifest.task} model`, { model: manifest.id, expected: 'image-classification', actual: manifest.task });
+    }
+    batchStats.batches++;
+    batchStats.images += jobs.length;
+    batchStats.largest = Math.max(batchStats.largest, jobs.length);
+    batchStats.sizes[jobs.length] = (batchStats.sizes[jobs.length] ?? 0) + 1;
+    return classifyImages(model.runnable, manifest, jobs, () => {
+      if (loseDeviceDuringNextRun) {
+        loseDeviceDuringNextRun = false;
+        webgpuDevice()?.destroy();
+      }
+    });
+  });
 }
 
 async function generate(req: GenerateRequest, sink: GenerateSink): Promise<GenerateResult> {
@@ -283,6 +336,7 @@ const api: WorkerApi = {
     guarded(async () => {
       const m = models.get(handle);
       models.delete(handle);
+      queues.delete(handle);
       m?.runnable.dispose();
     }),
   memory: () =>
@@ -301,6 +355,7 @@ const api: WorkerApi = {
         throw new Error('webinfer debug crash');
       }, 0);
   },
+  debugBatchStats: async () => (state?.config.debug ? { ...batchStats, sizes: { ...batchStats.sizes } } : undefined),
   debugLoseDevice: (when) =>
     guarded(async () => {
       if (!state?.config.debug) return false;

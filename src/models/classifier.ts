@@ -1,21 +1,55 @@
 import * as Comlink from 'comlink';
+import { Coalescer, type Outcome } from '../batching/coalesce.js';
+import { AbortError } from '../errors/abort.js';
+import { InvalidInputError } from '../errors/invalid-input.js';
 import { checkTopK } from '../image/limits.js';
 import { toWire } from '../image/to-wire.js';
 import { newCallId } from '../worker-host.js';
 import type { ClassifyOptions, ImageInput, Prediction } from '../types.js';
+import type { BackendName, ClassifyItem, ModelInfo, WorkerApi } from '../../workers/protocol.js';
+import type { ModelContext } from './context.js';
 import { ModelHandle } from './handle.js';
+
+/** One call on its way to the worker. */
+interface Pending {
+  readonly item: ClassifyItem;
+  readonly transfer: Transferable[];
+  readonly signal: AbortSignal | undefined;
+}
+
+interface Answer {
+  readonly predictions: Prediction[];
+  readonly backend: BackendName;
+}
 
 /**
  * A loaded image classifier. Get one from `client.load()`.
+ *
+ * Concurrent calls are micro-batched (see `ClientOptions.batching`): calls made in the
+ * same tick cross to the worker as one message, and the worker runs calls that wait for
+ * the model as one batch. Each call keeps its own result, errors, signal and time limit.
  *
  * @example
  * const model = await client.load('fashion-mnist-cnn@stable', { task: 'image-classification' });
  * const top = await model.classify(canvas, { topK: 3 });
  * // [{ label: 'Sneaker', index: 7, score: 0.93 }, { label: 'Sandal', index: 5, score: 0.05 }, …]
+ * const many = await Promise.all(pictures.map((p) => model.classify(p, { topK: 1 }))); // one batch
  * await model.dispose();
  */
 export class Classifier extends ModelHandle {
   readonly task = 'image-classification' as const;
+  readonly #batcher: Coalescer<Comlink.Remote<WorkerApi>, Pending, Answer>;
+  /** classify messages sent to a worker and not answered yet. */
+  readonly #inFlight = new WeakMap<Comlink.Remote<WorkerApi>, number>();
+
+  /** @internal Use `client.load()`. */
+  constructor(ctx: ModelContext, handle: number, info: ModelInfo, generation: number) {
+    super(ctx, handle, info, generation);
+    this.#batcher = new Coalescer((remote, pending) => this.#send(remote, pending), {
+      maxBatch: ctx.maxBatch,
+      cancelled: (p) => (p.signal?.aborted ? new AbortError('classify aborted', { operation: 'classify' }, { cause: p.signal.reason }) : undefined),
+    });
+  }
 
   /** Class labels, in output order. */
   get labels(): readonly string[] {
@@ -35,12 +69,54 @@ export class Classifier extends ModelHandle {
     const topK = checkTopK(options.topK);
     const wire = await toWire(image, options.transfer === true);
     const callId = newCallId();
-    const result = await this.call(
-      (remote) => remote.classify(Comlink.transfer({ callId, handle: this.handle, image: wire.image, topK }, wire.transfer)),
-      { signal: options.signal, timeoutMs: options.timeoutMs ?? this.context.callTimeoutMs, callId, operation: 'classify' },
-    );
+    const pending: Pending = { item: { callId, image: wire.image, topK }, transfer: wire.transfer, signal: options.signal };
+    const result = await this.call((remote) => this.#batcher.submit(remote, pending), {
+      signal: options.signal,
+      timeoutMs: options.timeoutMs ?? this.context.callTimeoutMs,
+      callId,
+      operation: 'classify',
+    });
     const host = this.context.host;
     if (result.backend !== host.backend?.name) await host.refreshBackend();
     return result.predictions;
+  }
+
+  /**
+   * Sends coalesced calls as one message; one outcome per call. A buffer or bitmap handed
+   * over (`transfer: true`) by two calls of one message would make the whole message fail
+   * to post: the second such call fails alone instead.
+   */
+  async #send(remote: Comlink.Remote<WorkerApi>, pending: Pending[]): Promise<Outcome<Answer>[]> {
+    const outcomes: (Outcome<Answer> | undefined)[] = new Array(pending.length);
+    let sent = pending;
+    let transfer = pending.length === 1 ? (pending[0] as Pending).transfer : [];
+    if (pending.length > 1) {
+      const seen = new Set<Transferable>();
+      sent = pending.filter((p, i) => {
+        if (p.transfer.some((t) => seen.has(t))) {
+          outcomes[i] = { ok: false, error: new InvalidInputError('the same buffer or ImageBitmap was handed over (transfer: true) by two concurrent calls', { reason: 'duplicate-transfer', field: 'image' }) };
+          return false;
+        }
+        p.transfer.forEach((t) => seen.add(t));
+        return true;
+      });
+      transfer = [...seen];
+    }
+    if (sent.length > 0) {
+      // Counted per worker: the messages a crashed worker never answers do not count in its successor.
+      const inFlight = this.#inFlight.get(remote) ?? 0;
+      this.#inFlight.set(remote, inFlight + 1);
+      const res = await remote
+        .classify(Comlink.transfer({ handle: this.handle, items: sent.map((p) => p.item), more: inFlight > 0 }, transfer))
+        .finally(() => this.#inFlight.set(remote, (this.#inFlight.get(remote) ?? 1) - 1));
+      let next = 0;
+      for (let i = 0; i < pending.length; i++) {
+        if (outcomes[i]) continue;
+        const o = res.outcomes[next++];
+        if (o) outcomes[i] = o.ok ? { ok: true, value: { predictions: o.value, backend: res.backend } } : o;
+      }
+    }
+    // A hole (an answer short of outcomes) is rejected by the Coalescer.
+    return outcomes as Outcome<Answer>[];
   }
 }

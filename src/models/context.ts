@@ -4,6 +4,8 @@ import type { WorkerHost } from '../worker-host.js';
 export interface ModelContext {
   readonly host: WorkerHost;
   readonly callTimeoutMs: number;
+  /** Largest batch of coalesced classify() calls; 1 = no batching. */
+  readonly maxBatch: number;
   /** Called when a handle is disposed, so the client forgets it. */
   readonly forget: (handle: number) => void;
 }

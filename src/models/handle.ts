@@ -16,6 +16,7 @@ export abstract class ModelHandle {
   readonly #handle: number;
   #generation: number;
   #disposed = false;
+  #reload: { readonly generation: number; readonly done: Promise<void> } | undefined;
 
   /** @internal Use `client.load()`. */
   constructor(ctx: ModelContext, handle: number, info: ModelInfo, generation: number) {
@@ -55,12 +56,25 @@ export abstract class ModelHandle {
    */
   protected call<T>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo) => Promise<T>, opts: CallOptions): Promise<T> {
     return this.#ctx.host.call(async (remote, backend, generation) => {
-      if (generation !== this.#generation) {
-        await remote.load({ callId: newCallId(), handle: this.#handle, ref: `${this.info.id}@${this.info.version}`, task: this.task, dtype: this.info.dtype });
-        this.#generation = generation;
-      }
+      if (generation !== this.#generation) await this.#reloadIn(remote, generation);
       return fn(remote, backend);
     }, opts);
+  }
+
+  /** Loads this model into worker `generation` once, however many calls wait for it. */
+  #reloadIn(remote: Comlink.Remote<WorkerApi>, generation: number): Promise<void> {
+    if (this.#reload?.generation !== generation) {
+      const done = remote.load({ callId: newCallId(), handle: this.#handle, ref: `${this.info.id}@${this.info.version}`, task: this.task, dtype: this.info.dtype }).then(() => {
+        this.#generation = generation;
+      });
+      const reload = { generation, done };
+      this.#reload = reload;
+      // A failed reload is tried again by the next call.
+      done.catch(() => {
+        if (this.#reload === reload) this.#reload = undefined;
+      });
+    }
+    return this.#reload.done;
   }
 
   /** Frees the model in the worker. Further calls throw ModelDisposedError. */

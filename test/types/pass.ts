@@ -32,6 +32,8 @@ import type {
   BackendInfo,
   BackendName,
   BackendPreference,
+  BatchingOptions,
+  BatchStats,
   ClassifyOptions,
   ClientOptions,
   FinishReason,
@@ -96,9 +98,15 @@ export async function main(): Promise<void> {
     callTimeoutMs: 60_000,
     unresponsiveTimeoutMs: 30_000,
     createWorker: () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }),
+    batching: { maxBatch: 32 },
     debug: true,
   };
   const client = createClient(allOptions);
+  const batching: BatchingOptions = { maxBatch: 64 };
+  expectType<WebInferClient>(createClient({ registry: '/registry', batching }));
+  expectType<WebInferClient>(createClient({ registry: '/registry', batching: false }));
+  expectType<WebInferClient>(createClient({ registry: '/registry', batching: true }));
+  expectType<WebInferClient>(createClient({ registry: '/registry', batching: {} }));
   for (const backend of ['auto', 'webgpu', 'wasm', 'cpu'] as const) {
     expectType<WebInferClient>(createClient({ registry: 'https://models.example.com', backend }));
   }
@@ -268,6 +276,11 @@ export async function main(): Promise<void> {
   client.debug.crashWorker('close');
   const lost: boolean = await client.debug.loseWebGPUDevice();
   void lost;
+  const stats: BatchStats | undefined = await client.debug.batchStats();
+  if (stats) {
+    const counts: number[] = [stats.messages, stats.batches, stats.images, stats.largest, stats.sizes[64] ?? 0];
+    void counts;
+  }
 
   // --- parseRef ----------------------------------------------------------------------------------------
   const ref: ModelRef = parseRef('fashion-mnist-cnn@stable');

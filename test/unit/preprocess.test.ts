@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { check, ImagePreprocess } from '../../src/registry/schema.js';
-import { preprocess, softmax, topPredictions } from '../../workers/tasks/image-classification.js';
+import { preprocess, preprocessStack, softmax, topPredictions } from '../../workers/tasks/image-classification.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -99,5 +99,34 @@ describe('softmax and top-k', () => {
 
   it('a label/output size mismatch is a ManifestError', () => {
     expect(() => topPredictions([0.5, 0.5], ['only-one'], 1, 'probabilities')).toThrowError(expect.objectContaining({ name: 'ManifestError' }));
+  });
+});
+
+describe('preprocessStack (micro-batching)', () => {
+  const rgba = (seed: number): Uint8Array => Uint8Array.from({ length: 6 * 5 * 4 }, (_, i) => (i * (7 + seed) + seed * 31) % 256);
+  const cases: Record<string, ImagePreprocess> = {
+    'gray, resize bilinear, mean/std': pp({ width: 3, height: 4, channels: 1, mean: [0.5], std: [0.25] }),
+    'rgb, resize nearest, nchw, per-channel mean/std': pp({ width: 4, height: 3, channels: 3, resize: 'nearest', layout: 'nchw', mean: [1, 2, 3], std: [2, 3, 4] }),
+  };
+  for (const [name, p] of Object.entries(cases)) {
+    it(`each row equals the image pre-processed alone, bit for bit: ${name}`, async () => {
+      const images = [1, 2, 3].map((seed) => ({ data: rgba(seed), width: 6, height: 5, channels: 4 as const }));
+      const stack = preprocessStack(images, p);
+      expect(stack.shape[0]).toBe(3);
+      const all = await stack.data();
+      const size = all.length / 3;
+      for (let i = 0; i < 3; i++) {
+        const alone = preprocess(images[i]!, p);
+        expect(Array.from(all.subarray(i * size, (i + 1) * size))).toEqual(Array.from(await alone.data()));
+        alone.dispose();
+      }
+      stack.dispose();
+    });
+  }
+
+  it('refuses images of different sizes (the caller groups them)', () => {
+    const a = { data: new Uint8Array(4), width: 2, height: 2, channels: 1 as const };
+    const b = { data: new Uint8Array(6), width: 3, height: 2, channels: 1 as const };
+    expect(() => preprocessStack([a, b], pp({}))).toThrowError(expect.objectContaining({ name: 'ManifestError' }));
   });
 });

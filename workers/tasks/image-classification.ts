@@ -2,45 +2,70 @@
  * Task `image-classification`: pre-processing from the manifest, and scores → top-k.
  * Pre-processing runs as tfjs ops on the active backend, in this order (the same
  * as the training pipeline described in the manifest):
- * RGBA/RGB/gray → target channels → resize → `x * scale` → `(x - mean) / std` → layout → batch of 1.
+ * RGBA/RGB/gray → target channels → resize → `x * scale` → `(x - mean) / std` → layout, on a
+ * stack of one or more images of one size ([B, H, W, C]).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ManifestError } from '../../src/errors/manifest.js';
 import type { RawPixels } from '../../src/image/limits.js';
 import type { ImagePreprocess, Manifest } from '../../src/registry/schema.js';
+import type { Outcome } from '../../src/batching/coalesce.js';
 import type { Prediction } from '../protocol.js';
 
 /** Builds the model's input tensor (shape [1, H, W, C] or [1, C, H, W]). The caller disposes it. */
 export function preprocess(pixels: RawPixels, p: ImagePreprocess): tf.Tensor4D {
+  return preprocessStack([pixels], p);
+}
+
+/**
+ * Builds the input of several images of the same width, height and channels at once
+ * (shape [B, H, W, C] or [B, C, H, W]): one tensor and one op of each kind for the whole
+ * stack. Every op works per element, per pixel or per image, so each row is exactly what
+ * `preprocess` gives for that image alone. The caller disposes it.
+ */
+export function preprocessStack(stack: readonly RawPixels[], p: ImagePreprocess): tf.Tensor4D {
+  const first = stack[0];
+  if (!first) throw new ManifestError('preprocessStack() needs at least one image', { url: 'preprocess', issues: ['empty stack'] });
+  const { width, height, channels } = first;
+  const b = stack.length;
+  let data: Float32Array;
+  if (b === 1 && first.data instanceof Float32Array) data = first.data;
+  else {
+    data = new Float32Array(b * height * width * channels);
+    stack.forEach((img, i) => {
+      if (img.width !== width || img.height !== height || img.channels !== channels) {
+        throw new ManifestError('preprocessStack() needs images of one size', { url: 'preprocess', issues: ['mixed sizes'] });
+      }
+      data.set(img.data, i * height * width * channels);
+    });
+  }
   return tf.tidy(() => {
-    const { width, height, channels } = pixels;
-    const data = pixels.data instanceof Float32Array ? pixels.data : Float32Array.from(pixels.data);
-    let x: tf.Tensor3D = tf.tensor3d(data, [height, width, channels], 'float32');
+    let x: tf.Tensor4D = tf.tensor4d(data, [b, height, width, channels], 'float32');
     // Channels.
     if (p.channels === 1) {
       if (channels >= 3) {
         const [wr, wg, wb] = p.grayWeights;
-        const rgb = channels === 4 ? tf.slice(x, [0, 0, 0], [height, width, 3]) : x;
-        x = tf.sum(tf.mul(rgb, tf.tensor1d([wr, wg, wb])), 2, true) as tf.Tensor3D;
+        const rgb = channels === 4 ? tf.slice(x, [0, 0, 0, 0], [b, height, width, 3]) : x;
+        x = tf.sum(tf.mul(rgb, tf.tensor1d([wr, wg, wb])), 3, true) as tf.Tensor4D;
       }
     } else if (channels === 1) {
-      x = tf.tile(x, [1, 1, 3]);
+      x = tf.tile(x, [1, 1, 1, 3]);
     } else if (channels === 4) {
-      x = tf.slice(x, [0, 0, 0], [height, width, 3]);
+      x = tf.slice(x, [0, 0, 0, 0], [b, height, width, 3]);
     }
     // Size.
     if (height !== p.height || width !== p.width) {
       x = p.resize === 'nearest' ? tf.image.resizeNearestNeighbor(x, [p.height, p.width]) : tf.image.resizeBilinear(x, [p.height, p.width]);
     }
     // Values.
-    let y: tf.Tensor3D = tf.mul(x, p.scale);
+    let y: tf.Tensor4D = tf.mul(x, p.scale);
     const mean = p.mean.length === 1 ? (p.mean[0] as number) : tf.tensor1d(p.mean);
     const std = p.std.length === 1 ? (p.std[0] as number) : tf.tensor1d(p.std);
     if (!(typeof mean === 'number' && mean === 0)) y = tf.sub(y, mean);
     if (!(typeof std === 'number' && std === 1)) y = tf.div(y, std);
     // Layout.
-    if (p.layout === 'nchw') y = tf.transpose(y, [2, 0, 1]);
-    return tf.expandDims(y, 0) as tf.Tensor4D;
+    if (p.layout === 'nchw') y = tf.transpose(y, [0, 3, 1, 2]);
+    return y;
   });
 }
 
@@ -72,4 +97,127 @@ export function topPredictions(scores: ArrayLike<number>, labels: readonly strin
   const order = Array.from({ length: probs.length }, (_, i) => i);
   order.sort((a, b) => (probs[b] as number) - (probs[a] as number) || a - b);
   return order.slice(0, Math.min(topK, order.length)).map((i) => ({ label: labels[i] as string, index: i, score: probs[i] as number }));
+}
+
+/** One image of a batch: decoded pixels and how many predictions its caller wants. */
+export interface BatchImage {
+  readonly pixels: RawPixels;
+  readonly topK: number;
+}
+
+/** A model that runs a batch of inputs (see `workers/runnable.ts`). */
+interface BatchRunner {
+  run(input: tf.Tensor): Promise<tf.Tensor>;
+}
+
+/**
+ * Classifies images as ONE model run: images of one size are pre-processed as one stack
+ * (row for row what a lone call gives), the stacks are concatenated to [B,H,W,C], the
+ * model runs once, its scores are read once and split into B rows, each cut to its
+ * caller's top-k. An image that fails pre-processing fails alone; a model that cannot
+ * take a batch (its output's first dimension is not B) is run once per image instead.
+ * `beforeRun` is called between pre-processing and the run (a test hook).
+ *
+ * @example
+ * await classifyImages(runnable, manifest, [{ pixels, topK: 1 }, { pixels: other, topK: 3 }]);
+ * // [{ ok: true, value: [{ label: 'Trouser', index: 1, score: 0.99 }] }, { ok: true, value: [ …3 ] }]
+ */
+export async function classifyImages(model: BatchRunner, manifest: Manifest, images: readonly BatchImage[], beforeRun?: () => void): Promise<Outcome<Prediction[]>[]> {
+  const p = manifest.preprocess;
+  if (!p) throw new ManifestError(`"${manifest.id}" has no preprocess section`, { url: manifest.id, issues: ['missing preprocess'] });
+  const outcomes: Outcome<Prediction[]>[] = new Array(images.length);
+  const inputs: tf.Tensor4D[] = [];
+  /** For each input tensor, the images it holds (one row each). */
+  const rowsOf: number[][] = [];
+  try {
+    // Images of one size are pre-processed as one stack; an image that fails fails alone.
+    const groups = new Map<string, number[]>();
+    images.forEach((img, i) => {
+      const key = `${img.pixels.width}x${img.pixels.height}x${img.pixels.channels}`;
+      const g = groups.get(key);
+      if (g) g.push(i);
+      else groups.set(key, [i]);
+    });
+    for (const group of groups.values()) {
+      try {
+        inputs.push(preprocessStack(group.map((i) => (images[i] as BatchImage).pixels), p));
+        rowsOf.push(group);
+      } catch (error) {
+        if (group.length === 1) outcomes[group[0] as number] = { ok: false, error };
+        else
+          for (const i of group) {
+            try {
+              inputs.push(preprocess((images[i] as BatchImage).pixels, p));
+              rowsOf.push([i]);
+            } catch (e) {
+              outcomes[i] = { ok: false, error: e };
+            }
+          }
+      }
+    }
+    if (inputs.length > 0) {
+      beforeRun?.();
+      const scores = await runBatch(model, inputs);
+      const labels = manifest.labels ?? [];
+      rowsOf.flat().forEach((i, r) => {
+        try {
+          outcomes[i] = { ok: true, value: topPredictions(scores[r] as Float32Array, labels, (images[i] as BatchImage).topK, manifest.output) };
+        } catch (error) {
+          outcomes[i] = { ok: false, error };
+        }
+      });
+    }
+    return outcomes;
+  } finally {
+    inputs.forEach((t) => t.dispose());
+  }
+}
+
+/** Runs inputs ([n_i, …] each) as one batch of Σn_i and returns one score row per image. */
+async function runBatch(model: BatchRunner, inputs: readonly tf.Tensor4D[]): Promise<Float32Array[]> {
+  const n = inputs.reduce((sum, t) => sum + (t.shape[0] as number), 0);
+  if (inputs.length === 1 && n === 1) return [await scoresOf(model, inputs[0] as tf.Tensor4D)];
+  const x = inputs.length === 1 ? (inputs[0] as tf.Tensor4D) : tf.concat(inputs as tf.Tensor4D[], 0);
+  let y: tf.Tensor | undefined;
+  let failure: unknown;
+  try {
+    y = await model.run(x);
+    if (y.rank >= 1 && y.shape[0] === n) return rows((await y.data()) as Float32Array, n);
+  } catch (e) {
+    failure = e;
+  } finally {
+    if (x !== inputs[0]) x.dispose();
+    y?.dispose();
+  }
+  // The model cannot take this batch (a fixed batch of 1, say): one run per image.
+  // If a lone image fails too, the batch's error was not about batching: report it.
+  const out: Float32Array[] = [];
+  for (const input of inputs) {
+    for (let r = 0; r < (input.shape[0] as number); r++) {
+      const one = tf.slice(input, [r, 0, 0, 0], [1, ...(input.shape.slice(1) as [number, number, number])]);
+      try {
+        out.push(await scoresOf(model, one));
+      } catch (e) {
+        throw failure ?? e;
+      } finally {
+        one.dispose();
+      }
+    }
+  }
+  return out;
+}
+
+/** Splits n rows of scores. */
+function rows(all: Float32Array, n: number): Float32Array[] {
+  const width = all.length / n;
+  return Array.from({ length: n }, (_, r) => all.subarray(r * width, (r + 1) * width));
+}
+
+async function scoresOf(model: BatchRunner, input: tf.Tensor): Promise<Float32Array> {
+  const y = await model.run(input);
+  try {
+    return (await y.data()) as Float32Array;
+  } finally {
+    y.dispose();
+  }
 }
