@@ -8,10 +8,16 @@ import { ceiling } from './workloads/ceiling.js';
 import { classify } from './workloads/classify.js';
 import { coldstart } from './workloads/coldstart.js';
 import { memory } from './workloads/memory.js';
+import { overhead } from './workloads/overhead.js';
+import { blocking } from './workloads/blocking.js';
+import { throughput } from './workloads/throughput.js';
 
 const WORKLOADS: Readonly<Record<string, Workload>> = Object.freeze({
   ceiling,
   classify,
+  overhead,
+  blocking,
+  throughput,
   coldstart,
   memory,
 });

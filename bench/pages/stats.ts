@@ -55,13 +55,15 @@ export async function timeRuns(fn: () => unknown, plan: RunPlan): Promise<number
 
 /**
  * Runs every variant once per round, rotating the order each round; returns each variant's
- * samples (ms), round-aligned (sample i of every variant comes from round i).
+ * samples (ms), round-aligned (sample i of every variant comes from round i). `gapMs`: an
+ * untimed pause after each call (WASM thread pools spin-wait for a while after a run; without a
+ * pause one runtime's spinning threads would slow the next variant down on a small machine).
  *
  * @example
  * const t = await paired({ a: () => f(), b: () => g() }, { warmup: 10, runs: 100 });
  * ratio(t.a, t.b); // median over rounds of a[i] / b[i]
  */
-export async function paired<K extends string>(variants: Record<K, () => unknown>, plan: RunPlan): Promise<Record<K, number[]>> {
+export async function paired<K extends string>(variants: Record<K, () => unknown>, plan: RunPlan, opts: { gapMs?: number } = {}): Promise<Record<K, number[]>> {
   const names = Object.keys(variants) as K[];
   const out = Object.fromEntries(names.map((k) => [k, [] as number[]])) as Record<K, number[]>;
   for (let round = 0; round < plan.warmup + plan.runs; round++) {
@@ -71,6 +73,8 @@ export async function paired<K extends string>(variants: Record<K, () => unknown
       await variants[name]();
       const ms = performance.now() - t0;
       if (round >= plan.warmup) out[name].push(ms);
+      // An untimed pause lets the previous runtime's thread pool stop spinning before the next starts.
+      if (opts.gapMs) await new Promise((r) => setTimeout(r, opts.gapMs));
     }
   }
   return out;
