@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { ManifestError } from '../src/errors/manifest.js';
+import { fuseConvActivations } from './fuse-layers.js';
 import { verifiedIOHandler } from './io-handler.js';
 import type { LoadedFiles } from './loader.js';
 import { loadTextGeneration, type TextGenerationModel } from './tasks/text-generation.js';
@@ -32,6 +33,7 @@ export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
   switch (manifest.format) {
     case 'tfjs-layers': {
       const model: LayersModel = await loadLayersModel(handler);
+      fuseConvActivations(model);
       return {
         run: async (x) => {
           return firstOutput(model.predict(x), manifest.id);

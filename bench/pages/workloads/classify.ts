@@ -42,7 +42,7 @@ export async function compareModel(p: BenchParams, m: BenchImageModel): Promise<
     const pics = Array.from({ length: 8 }, (_, i) => testPixels(m, i));
     let i = 0;
     const variants = Object.fromEntries(runners.map((r) => [r.name, () => r.run(pics[i++ % pics.length] as (typeof pics)[number])])) as Record<ImageRunner['name'], () => Promise<unknown>>;
-    const t = await paired(variants, plan, { gapMs: m.key === 'fashion' ? 2 : 5 });
+    const t = await paired(variants, plan, { gapMs: 20 });
     const rows: Row[] = [];
     for (const r of runners) {
       const s = summarize(t[r.name]);
