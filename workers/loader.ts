@@ -32,8 +32,15 @@ export interface LoadedFiles {
   readonly warnings: readonly string[];
 }
 
+/** A download shared by concurrent loads: the verified bytes, and how storing them in the cache went. */
+interface Fetched {
+  readonly bytes: Uint8Array;
+  /** true: cached; false: not cached (no Cache API); an error: the cache write failed (e.g. quota). */
+  readonly stored: boolean | Error;
+}
+
 interface Inflight {
-  readonly promise: Promise<Uint8Array>;
+  readonly promise: Promise<Fetched>;
   readonly controller: AbortController;
   readonly listeners: Set<(loaded: number) => void>;
   waiters: number;
@@ -131,22 +138,23 @@ export class Loader {
     // Sequential: one file at a time keeps progress honest and memory bounded.
     for (const f of variant.files) {
       if (signal.aborted) throw abortError(signal);
-      let bytes = await this.store.getBlob(f.sha256, f.size);
+      // A download of this blob already under way (another load) is joined, not raced against the cache.
+      let bytes = this.#inflight.has(f.sha256) ? undefined : await this.store.getBlob(f.sha256, f.size);
       if (bytes) {
         done += f.size;
         emit(f.path, 0, 'cache', true);
       } else {
-        bytes = await this.#blob(f, signal, (n) => emit(f.path, n, 'network'));
+        const fetched = await this.#blob(f, signal, (n) => emit(f.path, n, 'network'));
+        bytes = fetched.bytes;
         downloaded += f.size;
         done += f.size;
         emit(f.path, 0, 'network', true);
-        try {
-          const ok = await this.store.putBlob(f.sha256, bytes);
-          if (!ok) cached = false;
-        } catch (e) {
-          if (!(e instanceof QuotaExceededError)) throw e;
+        if (fetched.stored instanceof Error) {
+          if (!(fetched.stored instanceof QuotaExceededError)) throw fetched.stored;
           cached = false;
-          if (!warnings.some((w) => w.startsWith('storage quota'))) warnings.push(`storage quota full: ${e.message}; the model runs but is not cached`);
+          if (!warnings.some((w) => w.startsWith('storage quota'))) warnings.push(`storage quota full: ${fetched.stored.message}; the model runs but is not cached`);
+        } else if (!fetched.stored) {
+          cached = false;
         }
       }
       files.set(f.path, bytes);
@@ -158,8 +166,12 @@ export class Loader {
     return { manifest, dtype: chosen, files, bytes: total, downloadedBytes: downloaded, offline, cached, warnings };
   }
 
-  /** Downloads one blob, shared among concurrent callers, and verifies it. */
-  #blob(f: FileEntry, signal: AbortSignal, onBytes: (n: number) => void): Promise<Uint8Array> {
+  /**
+   * Downloads one blob, shared among concurrent callers, verifies it and stores it in the cache.
+   * The shared entry lives until the cache write is done, so a load that starts meanwhile joins
+   * it instead of missing both the download and the cache.
+   */
+  #blob(f: FileEntry, signal: AbortSignal, onBytes: (n: number) => void): Promise<Fetched> {
     let entry = this.#inflight.get(f.sha256);
     if (!entry) {
       const controller = new AbortController();
@@ -177,7 +189,13 @@ export class Loader {
             actual: `sha256:${actual}`,
           });
         }
-        return bytes;
+        let stored: boolean | Error;
+        try {
+          stored = await this.store.putBlob(f.sha256, bytes);
+        } catch (e) {
+          stored = e instanceof Error ? e : new Error(String(e));
+        }
+        return { bytes, stored };
       })().finally(() => this.#inflight.delete(f.sha256));
       entry = { promise, controller, listeners, waiters: 0 };
       this.#inflight.set(f.sha256, entry);
@@ -185,7 +203,7 @@ export class Loader {
     const e = entry;
     e.waiters++;
     e.listeners.add(onBytes);
-    return new Promise<Uint8Array>((resolve, reject) => {
+    return new Promise<Fetched>((resolve, reject) => {
       const leave = (): void => {
         e.listeners.delete(onBytes);
         signal.removeEventListener('abort', onAbort);

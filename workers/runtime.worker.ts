@@ -20,7 +20,7 @@ import type { Outcome } from '../src/batching/coalesce.js';
 import { BatchQueue } from './batch-queue.js';
 import type { BackendInfo, ClassifyItem, ClassifyOutcome, ClassifyRequest, ClassifyResult, GenerateRequest, GenerateResult, GenerateSink, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
 import { ModelStore } from './store.js';
-import { createRunnable, type Runnable } from './runnable.js';
+import { createRunnable, warmUp, type Runnable } from './runnable.js';
 import { classifyImages, type BatchImage } from './tasks/image-classification.js';
 import { SUPPORTED_TASKS, TASK_TABLE } from './tasks/index.js';
 import { firstLogits, generate as generateText } from './tasks/text-generation.js';
@@ -180,7 +180,16 @@ async function load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelI
     const dtype = chooseDtype(manifest, req.dtype ?? 'auto', s.backend.name);
     const files = await s.loader.fetchFiles(manifest, offline, dtype.dtype, controller.signal, progress);
     if (controller.signal.aborted) throw abortError(controller.signal);
-    const runnable = await withRecovery(() => createRunnable(files));
+    const runnable = await withRecovery(async () => {
+      const r = await createRunnable(files);
+      try {
+        await warmUp(r, manifest);
+      } catch (e) {
+        r.dispose();
+        throw e;
+      }
+      return r;
+    });
     if (controller.signal.aborted) {
       runnable.dispose();
       throw abortError(controller.signal);
