@@ -188,6 +188,8 @@ export interface GenerateOptionsWire {
   readonly stop: readonly string[];
   /** End at the model's end-of-sequence token (default true); false emits it like any token and goes on. */
   readonly stopAtEos: boolean;
+  /** false: no KV cache, the whole sequence is recomputed at every step (benchmark baseline). */
+  readonly useCache: boolean;
   /** Streaming: a batch is sent once it holds this many tokens… */
   readonly flushTokens: number;
   /** …or this many ms after the previous one (0 = only by count). The first token goes at once. */

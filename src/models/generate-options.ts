@@ -26,6 +26,12 @@ export interface GenerateOptions {
   readonly signal?: AbortSignal;
   /** Time limit of the whole call (queue included). Default: none beyond the worker's heartbeat. */
   readonly timeoutMs?: number;
+  /**
+   * Keep each layer's keys and values between steps (default true), so a new token costs one
+   * position. `false` recomputes the whole sequence at every step, like a model without a KV
+   * cache: same tokens, much slower — a baseline for benchmarks and a check of the cache.
+   */
+  readonly useCache?: boolean;
   /** Streaming batch size in tokens (default 8; the first token is always sent at once). */
   readonly streamTokens?: number;
   /** Streaming: send a batch at least this often, ms (default 50; 0 = only by count). */
@@ -46,7 +52,7 @@ function num(field: string, v: unknown, def: number, ok: (n: number) => boolean,
  * Checks options and fills in defaults.
  *
  * @example
- * checkGenerateOptions({ temperature: 0 }); // { maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], stopAtEos: true, flushTokens: 8, flushMs: 50 }
+ * checkGenerateOptions({ temperature: 0 }); // { maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], stopAtEos: true, useCache: true, flushTokens: 8, flushMs: 50 }
  * checkGenerateOptions({ topP: 2 }); // throws InvalidInputError (field 'topP')
  */
 export function checkGenerateOptions(o: GenerateOptions = {}): GenerateOptionsWire {
@@ -64,6 +70,7 @@ export function checkGenerateOptions(o: GenerateOptions = {}): GenerateOptionsWi
     throw new InvalidInputError('stop must be an array of at most 16 non-empty strings', { reason: 'bad-option', field: 'stop' });
   }
   if (o.stopAtEos !== undefined && typeof o.stopAtEos !== 'boolean') throw new InvalidInputError('stopAtEos must be a boolean', { reason: 'bad-option', field: 'stopAtEos' });
+  if (o.useCache !== undefined && typeof o.useCache !== 'boolean') throw new InvalidInputError('useCache must be a boolean', { reason: 'bad-option', field: 'useCache' });
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidInputError('signal must be an AbortSignal', { reason: 'bad-option', field: 'signal' });
-  return { maxTokens, temperature, topK, topP, ...(seed !== undefined ? { seed } : {}), stop: [...stop], stopAtEos: o.stopAtEos ?? true, flushTokens, flushMs };
+  return { maxTokens, temperature, topK, topP, ...(seed !== undefined ? { seed } : {}), stop: [...stop], stopAtEos: o.stopAtEos ?? true, useCache: o.useCache ?? true, flushTokens, flushMs };
 }

@@ -163,3 +163,26 @@ test('bad input gets typed errors: context overflow, bad options, a classifier l
   expect(err(r.mismatch)).toMatchObject({ name: 'TaskMismatchError', fields: { expected: 'text-generation', actual: 'image-classification' } });
   expect(r.stillWorks).toBe(5);
 });
+
+test('useCache: false recomputes the whole sequence at every step and gives the same greedy tokens as the KV cache', async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, backend: 'wasm' });
+    const lm = await client.load('tiny-gpt', { task: 'text-generation' });
+    const out = [];
+    for (const prompt of ['Once upon a time', 'Q: What is love?\nA:']) {
+      const cached = await lm.generateText(prompt, { temperature: 0, maxTokens: 24, stopAtEos: false });
+      const base = (await client.memory()).numTensors;
+      const uncached = await lm.generateText(prompt, { temperature: 0, maxTokens: 24, stopAtEos: false, useCache: false });
+      out.push({ cached: cached.tokens, uncached: uncached.tokens, text: [cached.text, uncached.text], leak: (await client.memory()).numTensors - base });
+    }
+    await client.dispose();
+    return out;
+  }, registryUrl(registry));
+  for (const p of r) {
+    expect(p.cached).toHaveLength(24);
+    expect(p.uncached).toEqual(p.cached);
+    expect(p.text[1]).toBe(p.text[0]);
+    expect(p.leak).toBe(0);
+  }
+});

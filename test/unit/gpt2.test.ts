@@ -150,7 +150,7 @@ describe('TextStream', () => {
 
 describe('generate options', () => {
   it('fills defaults and rejects bad values with InvalidInputError naming the field', () => {
-    expect(checkGenerateOptions({ temperature: 0 })).toEqual({ maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], stopAtEos: true, flushTokens: 8, flushMs: 50 });
+    expect(checkGenerateOptions({ temperature: 0 })).toEqual({ maxTokens: 64, temperature: 0, topK: 0, topP: 1, stop: [], stopAtEos: true, useCache: true, flushTokens: 8, flushMs: 50 });
     const bad: Array<[object, string]> = [
       [{ maxTokens: 0 }, 'maxTokens'],
       [{ maxTokens: 1.5 }, 'maxTokens'],
@@ -158,6 +158,7 @@ describe('generate options', () => {
       [{ temperature: NaN }, 'temperature'],
       [{ topK: -3 }, 'topK'],
       [{ topP: 0 }, 'topP'],
+      [{ useCache: 'no' }, 'useCache'],
       [{ seed: -1 }, 'seed'],
       [{ stop: [''] }, 'stop'],
       [{ stop: 'x' }, 'stop'],

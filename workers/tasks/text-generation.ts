@@ -8,6 +8,7 @@
  * context ends with `finishReason: 'length'` (no sliding window: GPT-2's absolute
  * positions would need the whole prefix recomputed).
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '../../src/errors/invalid-input.js';
 import { ManifestError } from '../../src/errors/manifest.js';
 import { eosIds, parseGpt2Config } from '../gpt2/config.js';
@@ -158,13 +159,14 @@ async function run(
   const budget = Math.min(o.maxTokens, model.config.n_positions - promptIds.length);
   try {
     let input = promptIds;
+    const all = [...promptIds];
     for (let i = 0; i < budget; i++) {
       await yieldToEventLoop();
       if (signal.aborted) {
         finishReason = 'abort';
         break;
       }
-      const logits = model.step(input, cache);
+      const logits = o.useCache ? model.step(input, cache) : stepWithoutCache(model, all);
       let values: Float32Array;
       try {
         values = (await logits.data()) as Float32Array;
@@ -188,6 +190,7 @@ async function run(
       }
       if (tokens.length === 1 || batch.length >= o.flushTokens || (o.flushMs > 0 && performance.now() - lastFlush >= o.flushMs)) flush();
       input = [next];
+      all.push(next);
     }
   } finally {
     cache.dispose();
@@ -201,6 +204,16 @@ async function run(
   flush();
   await delivered;
   return { text: stream.text, tokens, finishReason, promptTokens: promptIds.length, messages, ms: performance.now() - t0, queuedMs, backend: backend() };
+}
+
+/** No KV cache: the whole sequence through the model, last position's logits (a fresh cache, freed at once). */
+function stepWithoutCache(model: TextGenerationModel['model'], ids: readonly number[]): tf.Tensor1D {
+  const fresh = new KvCache(model.config.n_layer);
+  try {
+    return model.step(ids, fresh);
+  } finally {
+    fresh.dispose();
+  }
 }
 
 /** For tests and tools: the first-step logits of a prompt (no sampling). */
