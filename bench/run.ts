@@ -27,7 +27,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 const BROWSER_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Workloads in run order; `size` runs in Node, the others in the page. */
-const ALL = ['size', 'ceiling', 'classify', 'overhead', 'blocking', 'throughput', 'coldstart', 'memory'] as const;
+const ALL = ['size', 'ceiling', 'classify', 'overhead', 'blocking', 'throughput', 'generation', 'coldstart', 'memory'] as const;
 
 const program = new Command()
   .name('bench')

@@ -7,6 +7,7 @@ import type { BenchParams, Workload, WorkloadResult } from './types.js';
 import { ceiling } from './workloads/ceiling.js';
 import { classify } from './workloads/classify.js';
 import { coldstart } from './workloads/coldstart.js';
+import { generation } from './workloads/generation.js';
 import { memory } from './workloads/memory.js';
 import { overhead } from './workloads/overhead.js';
 import { blocking } from './workloads/blocking.js';
@@ -18,6 +19,7 @@ const WORKLOADS: Readonly<Record<string, Workload>> = Object.freeze({
   overhead,
   blocking,
   throughput,
+  generation,
   coldstart,
   memory,
 });
