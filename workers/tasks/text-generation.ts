@@ -17,6 +17,7 @@ import { readSafetensors } from '../gpt2/safetensors.js';
 import { sampleToken, seededRandom } from '../gpt2/sampling.js';
 import { TextStream } from '../gpt2/text-stream.js';
 import { Gpt2Tokenizer } from '../gpt2/tokenizer.js';
+import { nextTask } from '../batch-queue.js';
 import type { LoadedFiles } from '../loader.js';
 import type { BackendName, FinishReason, GenerateChunk, GenerateOptionsWire, GenerateResult, GenerateSink } from '../protocol.js';
 
@@ -53,18 +54,10 @@ export class FifoQueue {
 /**
  * Lets the worker's event loop run (abort requests, heartbeats, other calls) between
  * tokens: on WASM `data()` resolves in a microtask, so without this a generation would
- * hold the loop until it ends. A MessageChannel round trip is not clamped like setTimeout.
+ * hold the loop until it ends. `nextTask` is one `scheduler.postTask` hop (a few µs), not a
+ * clamped setTimeout nor a new MessageChannel per token.
  */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => {
-      ch.port1.close();
-      resolve();
-    };
-    ch.port2.postMessage(null);
-  });
-}
+const yieldToEventLoop = nextTask;
 
 /** A loaded text-generation model. */
 export interface TextGenerationModel {
