@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { transformSync } from 'esbuild';
 import type { Row, WorkloadResult } from './pages/types.js';
 
 const require = createRequire(import.meta.url);
@@ -30,6 +31,10 @@ export function measureSizes(dist: string): WorkloadResult {
   };
   add('size.main', 'main-thread entry (dist/index.js)', main);
   add('size.main-with-comlink', 'main-thread entry + comlink (minified)', Buffer.concat([main, comlink]));
+  // What an app's production build ships: our entry minified (esbuild) + comlink's minified build.
+  const mainMin = Buffer.from(transformSync(main.toString('utf8'), { minify: true, format: 'esm', target: 'es2022' }).code);
+  add('size.main-min', 'main-thread entry, minified (esbuild)', mainMin);
+  add('size.main-min-with-comlink', 'main-thread entry minified + comlink minified', Buffer.concat([mainMin, comlink]));
   add('size.worker', `worker chunk (${worker})`, workerBytes);
   for (const f of readdirSync(assets).filter((x) => x.endsWith('.wasm')).sort()) {
     rows.push({ id: `size.wasm.${f}`, label: f, unit: 'bytes', median: statSync(path.join(assets, f)).size });
@@ -40,6 +45,9 @@ export function measureSizes(dist: string): WorkloadResult {
   return {
     title: 'Size: what an app ships (library build, dist/)',
     rows,
-    notes: ['The main-thread entry is unminified in dist/ (an app minifies it); gzip -9 of the file as shipped. comlink is external to our entry; the second line adds its minified ESM build.'],
+    notes: [
+      'dist/index.js is shipped unminified (readable stack traces; an app bundler minifies it). comlink is external to our entry (a dependency the app bundles once).',
+      'The target (≤ 15 kB gzip) is checked on what the production build of an app ships for the main thread: our entry minified + comlink minified, gzip -9.',
+    ],
   };
 }

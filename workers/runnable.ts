@@ -27,30 +27,6 @@ function firstOutput(y: tf.Tensor | tf.Tensor[], model: string): tf.Tensor {
   return first;
 }
 
-/**
- * Runs an image model once on a blank input of its own size and drops the result: tfjs-wasm
- * (XNNPACK) creates and packs each operator on first use, and WebGPU compiles its shaders, so
- * without this the first `classify()` costs several times a steady one. Text generation is not
- * warmed here (its shapes change with every step).
- *
- * @example
- * const runnable = await createRunnable(files);
- * await warmUp(runnable, files.manifest); // first classify() ≈ steady state
- */
-export async function warmUp(runnable: Runnable, manifest: LoadedFiles['manifest']): Promise<void> {
-  const p = manifest.task === 'image-classification' ? manifest.preprocess : undefined;
-  if (!p) return;
-  const shape: [number, number, number, number] = p.layout === 'nchw' ? [1, p.channels, p.height, p.width] : [1, p.height, p.width, p.channels];
-  const x = tf.zeros(shape);
-  try {
-    const y = await runnable.run(x);
-    await y.data();
-    y.dispose();
-  } finally {
-    x.dispose();
-  }
-}
-
 export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
   const { manifest } = loaded;
   const handler = verifiedIOHandler(loaded);

@@ -20,8 +20,8 @@ import type { Outcome } from '../src/batching/coalesce.js';
 import { BatchQueue } from './batch-queue.js';
 import type { BackendInfo, ClassifyItem, ClassifyOutcome, ClassifyRequest, ClassifyResult, GenerateRequest, GenerateResult, GenerateSink, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
 import { ModelStore } from './store.js';
-import { createRunnable, warmUp, type Runnable } from './runnable.js';
-import { classifyImages, type BatchImage } from './tasks/image-classification.js';
+import { createRunnable, type Runnable } from './runnable.js';
+import { classifyImages, warmUpClassifier, type BatchImage } from './tasks/image-classification.js';
 import { SUPPORTED_TASKS, TASK_TABLE } from './tasks/index.js';
 import { firstLogits, generate as generateText } from './tasks/text-generation.js';
 import { DEFAULT_WASM_PATHS } from './wasm-paths.js';
@@ -183,7 +183,7 @@ async function load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelI
     const runnable = await withRecovery(async () => {
       const r = await createRunnable(files);
       try {
-        await warmUp(r, manifest);
+        await warmUpClassifier(r, manifest);
       } catch (e) {
         r.dispose();
         throw e;

@@ -122,7 +122,7 @@ export class Gpt2Model {
 
   #layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor2D {
     const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.config.layer_norm_epsilon))), g), b);
+    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.config.layer_norm_epsilon))), g), b);
   }
 
   #gelu(x: tf.Tensor): tf.Tensor {
@@ -158,8 +158,10 @@ export class Gpt2Model {
       let x: tf.Tensor2D = tf.add(tf.gather(this.#wte, idx), tf.slice(this.#wpe, [start, 0], [T, C]));
       this.#layers.forEach((l, li) => {
         const h = this.#layerNorm(x, l.ln1g, l.ln1b);
-        const qkv = tf.add(tf.matMul(h, l.attnW), l.attnB);
-        const heads = (t: tf.Tensor2D): tf.Tensor3D => tf.transpose(tf.reshape(t, [T, H, hd]), [1, 0, 2]);
+        // Bias adds ride inside the matMul kernel (one op, not two); with one new token the head
+        // split/merge transposes are plain reshapes (a dimension of size 1 moves for free).
+        const qkv = tf.fused.matMul({ a: h, b: l.attnW, bias: l.attnB });
+        const heads = (t: tf.Tensor2D): tf.Tensor3D => (T === 1 ? tf.reshape(t, [H, 1, hd]) : tf.transpose(tf.reshape(t, [T, H, hd]), [1, 0, 2]));
         const [q, k, v] = tf.split(qkv, 3, 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
         const pk = cache.keys[li];
         const pv = cache.values[li];
@@ -169,10 +171,11 @@ export class Gpt2Model {
         newValues.push(tf.keep(Vv));
         let att = tf.mul(tf.matMul(heads(q), K, false, true), 1 / Math.sqrt(hd)); // [H, T, S]
         if (mask) att = tf.add(att, mask);
-        const y = tf.reshape(tf.transpose(tf.matMul(tf.softmax(att, -1), Vv), [1, 0, 2]), [T, C]);
-        x = tf.add(x, tf.add(tf.matMul(y, l.projW), l.projB));
+        const yh = tf.matMul(tf.softmax(att, -1), Vv); // [H, T, hd]
+        const y = T === 1 ? tf.reshape(yh, [1, C]) : tf.reshape(tf.transpose(yh, [1, 0, 2]), [T, C]);
+        x = tf.add(x, tf.fused.matMul({ a: y, b: l.projW, bias: l.projB }));
         const h2 = this.#layerNorm(x, l.ln2g, l.ln2b);
-        const m = tf.add(tf.matMul(this.#gelu(tf.add(tf.matMul(h2, l.fcW), l.fcB)) as tf.Tensor2D, l.fcProjW), l.fcProjB);
+        const m = tf.fused.matMul({ a: this.#gelu(tf.fused.matMul({ a: h2, b: l.fcW, bias: l.fcB })) as tf.Tensor2D, b: l.fcProjW, bias: l.fcProjB });
         x = tf.add(x, m);
       });
       const last = this.#layerNorm(tf.slice(x, [T - 1, 0], [1, C]), this.#lnfG, this.#lnfB);

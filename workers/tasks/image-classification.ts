@@ -221,3 +221,21 @@ async function scoresOf(model: BatchRunner, input: tf.Tensor): Promise<Float32Ar
     y.dispose();
   }
 }
+
+/**
+ * Classifies one blank RGBA picture of the model's own size and drops the result: tfjs-wasm
+ * (XNNPACK) creates and packs each operator on first use, WebGPU compiles its shaders, and the
+ * pre-processing kernels and JS paths warm up too — so `load()` pays that, not the first
+ * `classify()`.
+ *
+ * @example
+ * const runnable = await createRunnable(files);
+ * await warmUpClassifier(runnable, files.manifest); // first classify() ≈ a steady one
+ */
+export async function warmUpClassifier(model: BatchRunner, manifest: Manifest): Promise<void> {
+  const p = manifest.preprocess;
+  if (manifest.task !== 'image-classification' || !p) return;
+  const pixels: RawPixels = { data: new Uint8ClampedArray(p.width * p.height * 4), width: p.width, height: p.height, channels: 4 };
+  const [outcome] = await classifyImages(model, manifest, [{ pixels, topK: 1 }]);
+  if (outcome && !outcome.ok) throw outcome.error;
+}
