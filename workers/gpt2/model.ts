@@ -10,6 +10,7 @@
  * in `tf.tidy`; the cache is kept explicitly and disposed with the session.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { geluTanh, layerNorm } from './wasm-kernels.js';
 import { ManifestError } from '../../src/errors/manifest.js';
 import type { Gpt2Config } from './config.js';
 import type { SafeTensor } from './safetensors.js';
@@ -46,7 +47,6 @@ export class KvCache {
   }
 }
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /**
  * A loaded GPT-2.
@@ -121,14 +121,12 @@ export class Gpt2Model {
   }
 
   #layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor2D {
-    const { mean, variance } = tf.moments(x, -1, true);
-    return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.config.layer_norm_epsilon))), g), b);
+    return layerNorm(x, g, b, this.config.layer_norm_epsilon);
   }
 
   #gelu(x: tf.Tensor): tf.Tensor {
     // GPT-2's tanh approximation ("gelu_new").
-    const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
-    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+    return geluTanh(x);
   }
 
   /** Additive causal mask [T, S]: query i (at position S-T+i) sees keys 0…S-T+i. Only for multi-token steps (the prompt). */
