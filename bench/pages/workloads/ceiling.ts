@@ -36,8 +36,8 @@ export const ceiling: Workload = async (p) => {
       // For throughput figures the "p95" is the slow tail: the 5th percentile of GFLOP/s.
       const slow = (xs: number[]) => summarize(xs.slice(plan.warmup).map((m) => m)).p95;
       rows.push(row(`ceiling.matmul${n}.single`, `matMul ${n}³, 1 thread`, 'GFLOP/s', { median: g1.median, p95: flop / (slow(ms.one) * 1e6), n: g1.n }));
-      rows.push(row(`ceiling.matmul${n}.threaded`, `matMul ${n}³, ${many.threads} threads`, 'GFLOP/s', { median: gN.median, p95: flop / (slow(ms.many) * 1e6), n: gN.n }));
-      rows.push(row(`ceiling.matmul${n}.speedup`, `matMul ${n}³, ${many.threads} threads vs 1`, '×', { median: gN.median / g1.median }));
+      rows.push(row(`ceiling.matmul${n}.threaded`, `matMul ${n}³, ${many.threads} thread${many.threads === 1 ? "" : "s"}`, 'GFLOP/s', { median: gN.median, p95: flop / (slow(ms.many) * 1e6), n: gN.n }));
+      rows.push(row(`ceiling.matmul${n}.speedup`, `matMul ${n}³, ${many.threads} thread${many.threads === 1 ? "" : "s"} vs 1`, '×', { median: gN.median / g1.median }));
     }
   } finally {
     one.worker.terminate();
