@@ -8,7 +8,7 @@
  * - `vite build --mode harness`: the e2e test page (test/e2e/pages) built from source.
  * - `vite build --mode bench`: the benchmark page (bench/pages), see bench/README.md.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
@@ -82,6 +82,23 @@ function canonicalWorkerUrl(): Plugin {
 }
 
 /**
+ * Library build only: removes the previous library output (entries, chunks, worker, .wasm) from
+ * `dist/` before writing, and keeps `dist/types`, which `tsc -p tsconfig.build.json` writes. Vite's
+ * `emptyOutDir` would delete the declarations whenever `vite build` runs alone (the bench does).
+ */
+function cleanLibOutput(outDir: string): Plugin {
+  const KEEP = new Set(['types']);
+  return {
+    name: 'webinfer:clean-lib-output',
+    apply: 'build',
+    buildStart() {
+      if (!existsSync(outDir)) return;
+      for (const entry of readdirSync(outDir)) if (!KEEP.has(entry)) rmSync(resolve(outDir, entry), { recursive: true, force: true });
+    },
+  };
+}
+
+/**
  * Two source patches of tfjs-wasm 4.22's threaded-SIMD Emscripten glue (checked at build time:
  * the build fails if the glue changed, so a tfjs upgrade cannot silently undo them).
  *
@@ -117,16 +134,21 @@ export default defineConfig(({ command, mode }) => {
     return {
       build: {
         outDir: 'dist',
-        // `npm run build` builds the library first, then types and Node tools into dist/.
-        emptyOutDir: true,
+        // Not emptied by Vite: `cleanLibOutput` removes the previous library build and keeps
+        // `dist/types` (tsc's declarations), so `vite build` alone (the bench) leaves a whole package.
+        emptyOutDir: false,
         target: 'es2022',
         sourcemap: true,
         minify: false,
-        lib: { entry: resolve(import.meta.dirname, 'src/index.ts'), formats: ['es'], fileName: () => 'index.js' },
-        rollupOptions: { external: ['comlink'] },
+        lib: {
+          entry: { index: resolve(import.meta.dirname, 'src/index.ts'), protocol: resolve(import.meta.dirname, 'src/shared/registry/index.ts') },
+          formats: ['es'],
+          fileName: (_format, name) => `${name}.js`,
+        },
+        rollupOptions: { external: ['comlink', 'valibot'], output: { chunkFileNames: 'chunks/[name]-[hash].js' } },
       },
       base: './',
-      plugins: [canonicalWorkerUrl()],
+      plugins: [cleanLibOutput(resolve(import.meta.dirname, 'dist')), canonicalWorkerUrl()],
       worker: {
         format: 'es',
         plugins: () => [wasmAssets(), tfjsThreadedGluePatches()],

@@ -8,8 +8,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { publish } from '../src/node/publish.js';
-import { RegistryStore } from '../src/node/store.js';
+import { publish } from '../registry/src/publish.js';
+import { RegistryStore } from '../registry/src/store.js';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const root = path.resolve(process.argv[2] ?? path.join(REPO, '.tmp/bench-registry'));

@@ -15,10 +15,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { etagOf } from '../src/node/ops.js';
-import { publish } from '../src/node/publish.js';
-import { startRegistryServer } from '../src/node/server/serve.js';
-import { RegistryStore } from '../src/node/store.js';
+import { etagOf } from '../registry/src/ops.js';
+import { publish } from '../registry/src/publish.js';
+import { startRegistryServer } from '../registry/src/server/serve.js';
+import { RegistryStore } from '../registry/src/store.js';
 import { startNginx } from '../test/support/nginx.js';
 
 const arg = (name: string, dflt: number): number => {

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { publish } from '../src/node/publish.js';
+import { publish } from '../registry/src/publish.js';
 import { REPO, startServer } from '../test/e2e/server.js';
 
 const data = process.env['FASHION_MNIST_DIR'] ?? '/usr/share/datasets/fashion-mnist';

@@ -19,8 +19,8 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { publish, type PublishOptions } from '../src/node/publish.js';
-import { RegistryStore } from '../src/node/store.js';
+import { publish, type PublishOptions } from '../registry/src/publish.js';
+import { RegistryStore } from '../registry/src/store.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(process.argv[2] ?? '.registry');

@@ -1,13 +1,13 @@
 import * as Comlink from 'comlink';
-import { InvalidInputError } from './errors/invalid-input.js';
-import { ModelDisposedError } from './errors/model-disposed.js';
-import { parseRef } from './registry/refs.js';
-import { Classifier } from './models/classifier.js';
-import { TextGenerator } from './models/text-generator.js';
-import type { ModelContext } from './models/context.js';
+import { InvalidInputError } from './shared/errors/invalid-input.js';
+import { ModelDisposedError } from './shared/errors/model-disposed.js';
+import { parseRef } from './shared/registry/refs.js';
+import { Classifier } from './handles/classifier.js';
+import { TextGenerator } from './handles/text-generator.js';
+import type { ModelContext } from './handles/context.js';
 import { newCallId, WorkerHost } from './worker-host.js';
 import type { AnyModel, BackendInfo, BatchStats, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
-import type { InitRequest } from '../workers/protocol.js';
+import type { InitRequest } from './shared/wire.js';
 
 /**
  * A webinfer client: one inference worker, one registry, any number of models.

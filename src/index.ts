@@ -12,8 +12,8 @@
  * const top = await model.classify(imageElement, { topK: 3 });
  */
 export { createClient, type WebInferClient } from './client.js';
-export { Classifier } from './models/classifier.js';
-export { TextGenerator } from './models/text-generator.js';
+export { Classifier } from './handles/classifier.js';
+export { TextGenerator } from './handles/text-generator.js';
 export type {
   AdapterInfo,
   AnyModel,
@@ -58,5 +58,5 @@ export {
   WorkerCrashedError,
   isWebInferError,
   type AnyWebInferError,
-} from './errors/index.js';
-export { parseRef, type ModelRef } from './registry/refs.js';
+} from './shared/errors/index.js';
+export { parseRef, type ModelRef } from './shared/registry/refs.js';

@@ -1,13 +1,13 @@
 /**
  * Public types of webinfer's main-thread API.
  */
-import type { AdapterInfo, BackendInfo, BackendName, BatchStats, BackendPreference, Dtype, DtypePreference, FinishReason, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from '../workers/protocol.js';
+import type { AdapterInfo, BackendInfo, BackendName, BatchStats, BackendPreference, Dtype, DtypePreference, FinishReason, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from './shared/wire.js';
 import type { ImageInput } from './image/to-wire.js';
-import type { RawPixels } from './image/limits.js';
+import type { RawPixels } from './shared/image-limits.js';
 
 export type { Dtype, DtypePreference };
-export type { GenerateOptions } from './models/generate-options.js';
-export type { GenerationStream } from './models/text-generator.js';
+export type { GenerateOptions } from './handles/generate-options.js';
+export type { GenerationStream } from './handles/text-generator.js';
 export type { FinishReason, GenerateChunk, GenerateResult };
 export type { AdapterInfo, BackendInfo, BackendName, BatchStats, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
 
@@ -57,8 +57,8 @@ export interface BatchingOptions {
 
 /** Tasks and the model handle each one gives. */
 export interface ModelsByTask {
-  'image-classification': import('./models/classifier.js').Classifier;
-  'text-generation': import('./models/text-generator.js').TextGenerator;
+  'image-classification': import('./handles/classifier.js').Classifier;
+  'text-generation': import('./handles/text-generator.js').TextGenerator;
 }
 export type TaskName = keyof ModelsByTask;
 export type AnyModel = ModelsByTask[TaskName];

@@ -6,12 +6,12 @@
  * - every call can carry an AbortSignal and a time limit.
  */
 import * as Comlink from 'comlink';
-import { AbortError } from './errors/abort.js';
-import { ModelDisposedError } from './errors/model-disposed.js';
-import { TimeoutError } from './errors/timeout.js';
-import { WorkerCrashedError } from './errors/worker-crashed.js';
-import { deserializeError, isSerializedError } from './errors/serialize.js';
-import type { BackendInfo, InitRequest, WorkerApi } from '../workers/protocol.js';
+import { AbortError } from './shared/errors/abort.js';
+import { ModelDisposedError } from './shared/errors/model-disposed.js';
+import { TimeoutError } from './shared/errors/timeout.js';
+import { WorkerCrashedError } from './shared/errors/worker-crashed.js';
+import { deserializeError, isSerializedError } from './shared/errors/serialize.js';
+import type { BackendInfo, InitRequest, WorkerApi } from './shared/wire.js';
 
 export interface HostOptions {
   readonly init: InitRequest;

@@ -12,8 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { BackendUnavailableError } from '../src/errors/backend-unavailable.js';
-import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, WasmPaths } from './protocol.js';
+import { BackendUnavailableError } from '../src/shared/errors/backend-unavailable.js';
+import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, WasmPaths } from '../src/shared/wire.js';
 
 export interface SelectOptions {
   readonly preference: BackendPreference;

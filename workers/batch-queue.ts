@@ -8,7 +8,7 @@
  * waits and the sender said it had no other call in flight (a lone call: no hop at all).
  */
 import type { Outcome } from '../src/batching/coalesce.js';
-import { WebInferError } from '../src/errors/base.js';
+import { WebInferError } from '../src/shared/errors/base.js';
 
 export interface BatchQueueOptions<I> {
   /** Largest batch (at least 1). */

@@ -2,9 +2,9 @@
  * Turns what crossed the boundary (pixels, an ImageBitmap, an encoded Blob) into
  * raw pixels, in the worker.
  */
-import { InvalidInputError } from '../src/errors/invalid-input.js';
-import { checkPixels, checkSize, type RawPixels } from '../src/image/limits.js';
-import type { WireImage } from './protocol.js';
+import { InvalidInputError } from '../src/shared/errors/invalid-input.js';
+import { checkPixels, checkSize, type RawPixels } from '../src/shared/image-limits.js';
+import type { WireImage } from '../src/shared/wire.js';
 
 function bitmapPixels(bitmap: ImageBitmap): RawPixels {
   try {

@@ -13,9 +13,9 @@
  * @example
  * chooseDtype(manifest, 'auto', 'wasm'); // { dtype: 'float16', reason: 'auto: float16 halves the download; …' }
  */
-import { InvalidInputError } from '../src/errors/invalid-input.js';
-import type { Manifest } from '../src/registry/schema.js';
-import type { BackendName, Dtype, DtypePreference } from './protocol.js';
+import { InvalidInputError } from '../src/shared/errors/invalid-input.js';
+import type { Manifest } from '../src/shared/registry/schema.js';
+import type { BackendName, Dtype, DtypePreference } from '../src/shared/wire.js';
 
 export function chooseDtype(manifest: Manifest, wanted: DtypePreference, backend: BackendName): { dtype: Dtype; reason: string } {
   const has = (d: Dtype): boolean => manifest.variants[d] !== undefined;

@@ -3,7 +3,7 @@
  * never touches the network: layers and graph models load from the same bytes.
  */
 import type { io } from '@tensorflow/tfjs-core';
-import { ManifestError } from '../src/errors/manifest.js';
+import { ManifestError } from '../src/shared/errors/manifest.js';
 import type { LoadedFiles } from './loader.js';
 
 interface ModelJson {

@@ -9,15 +9,15 @@
  *   every load waiting on it was aborted.
  */
 import type { GenericSchema, InferOutput } from 'valibot';
-import { IntegrityError } from '../src/errors/integrity.js';
-import { ManifestError } from '../src/errors/manifest.js';
-import { QuotaExceededError } from '../src/errors/quota-exceeded.js';
-import { RegistryUnavailableError } from '../src/errors/registry-unavailable.js';
-import { formatRef, parseRef, paths, registryUrl, resolveVersion } from '../src/registry/refs.js';
-import { check, Manifest, manifestProblems, ModelIndex, type Dtype, type FileEntry } from '../src/registry/schema.js';
+import { IntegrityError } from '../src/shared/errors/integrity.js';
+import { ManifestError } from '../src/shared/errors/manifest.js';
+import { QuotaExceededError } from '../src/shared/errors/quota-exceeded.js';
+import { RegistryUnavailableError } from '../src/shared/errors/registry-unavailable.js';
+import { formatRef, parseRef, paths, registryUrl, resolveVersion } from '../src/shared/registry/refs.js';
+import { check, Manifest, manifestProblems, ModelIndex, type Dtype, type FileEntry } from '../src/shared/registry/schema.js';
 import { sha256Hex } from './hash.js';
 import { abortError, fetchBytes, NotFound, notFoundAsModel, type NetOptions } from './net.js';
-import type { LoadProgress } from './protocol.js';
+import type { LoadProgress } from '../src/shared/wire.js';
 import type { ModelStore } from './store.js';
 
 export interface LoadedFiles {

@@ -3,10 +3,10 @@
  * errors, 5xx and 429; a stall timeout per request; byte progress; the caller's
  * AbortSignal honoured at every step. Every failure becomes one of our errors.
  */
-import { AbortError } from '../src/errors/abort.js';
-import { ModelNotFoundError } from '../src/errors/model-not-found.js';
-import { RegistryUnavailableError } from '../src/errors/registry-unavailable.js';
-import { IntegrityError } from '../src/errors/integrity.js';
+import { AbortError } from '../src/shared/errors/abort.js';
+import { ModelNotFoundError } from '../src/shared/errors/model-not-found.js';
+import { RegistryUnavailableError } from '../src/shared/errors/registry-unavailable.js';
+import { IntegrityError } from '../src/shared/errors/integrity.js';
 
 export interface NetOptions {
   readonly retries: number;

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
-import { ManifestError } from '../src/errors/manifest.js';
+import { ManifestError } from '../src/shared/errors/manifest.js';
 import { fuseConvActivations } from './fuse-layers.js';
 import { verifiedIOHandler } from './io-handler.js';
 import type { LoadedFiles } from './loader.js';

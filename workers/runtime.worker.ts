@@ -6,19 +6,19 @@
  */
 import * as Comlink from 'comlink';
 import * as tf from '@tensorflow/tfjs-core';
-import { AbortError } from '../src/errors/abort.js';
-import { ModelDisposedError } from '../src/errors/model-disposed.js';
-import { TaskMismatchError } from '../src/errors/task-mismatch.js';
-import { WebInferError } from '../src/errors/base.js';
-import { serializeError } from '../src/errors/serialize.js';
-import { checkTopK } from '../src/image/limits.js';
+import { AbortError } from '../src/shared/errors/abort.js';
+import { ModelDisposedError } from '../src/shared/errors/model-disposed.js';
+import { TaskMismatchError } from '../src/shared/errors/task-mismatch.js';
+import { WebInferError } from '../src/shared/errors/base.js';
+import { serializeError } from '../src/shared/errors/serialize.js';
+import { checkTopK } from '../src/shared/image-limits.js';
 import { selectBackend, webgpuDevice, type SelectOptions } from './backend.js';
 import { decodeImage } from './decode.js';
 import { Loader, type LoadedFiles } from './loader.js';
 import { abortError } from './net.js';
 import type { Outcome } from '../src/batching/coalesce.js';
 import { BatchQueue } from './batch-queue.js';
-import type { BackendInfo, ClassifyItem, ClassifyOutcome, ClassifyRequest, ClassifyResult, GenerateRequest, GenerateResult, GenerateSink, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from './protocol.js';
+import type { BackendInfo, ClassifyItem, ClassifyOutcome, ClassifyRequest, ClassifyResult, GenerateRequest, GenerateResult, GenerateSink, InitRequest, LoadProgress, LoadRequest, MemoryInfo, ModelInfo, Prediction, ProgressSink, WorkerApi } from '../src/shared/wire.js';
 import { ModelStore } from './store.js';
 import { createRunnable, type Runnable } from './runnable.js';
 import { classifyImages, warmUpClassifier, type BatchImage } from './tasks/image-classification.js';

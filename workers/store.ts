@@ -6,7 +6,7 @@
  * Nothing unverified is ever stored, and every read is verified again, so a
  * corrupted entry is detected, dropped and fetched anew.
  */
-import { QuotaExceededError } from '../src/errors/quota-exceeded.js';
+import { QuotaExceededError } from '../src/shared/errors/quota-exceeded.js';
 import { sha256Hex } from './hash.js';
 
 const BLOB_KEY = (hash: string): string => `https://webinfer.cache/sha256/${hash}`;

@@ -4,7 +4,7 @@
  * `maxBatch` items. The window is a single microtask, so a lone call waits for
  * nothing; with `maxBatch` 1 every call is sent at once, on its own.
  */
-import { WebInferError } from '../errors/base.js';
+import { WebInferError } from '../shared/errors/base.js';
 
 /** How one item of a batch ended. Errors stay as they came (the caller revives them). */
 export type Outcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };

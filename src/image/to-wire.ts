@@ -3,9 +3,9 @@
  * and turns it into something that crosses to the worker by transfer (an ImageBitmap
  * or a pixel buffer), never by structured-clone copy of the pixels.
  */
-import { InvalidInputError } from '../errors/invalid-input.js';
-import type { WireImage } from '../../workers/protocol.js';
-import { checkPixels, checkSize, type RawPixels } from './limits.js';
+import { InvalidInputError } from '../shared/errors/invalid-input.js';
+import type { WireImage } from '../shared/wire.js';
+import { checkPixels, checkSize, type RawPixels } from '../shared/image-limits.js';
 
 /** Every image input `classify()` accepts. `File` is a `Blob`. */
 export type ImageInput = ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | Blob | RawPixels;

@@ -7,11 +7,11 @@
  */
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { exportStatic } from '../../src/node/ops.js';
-import { publish } from '../../src/node/publish.js';
-import { RegistryStore } from '../../src/node/store.js';
-import { startRegistryServer, type RunningRegistry } from '../../src/node/server/serve.js';
-import { TokenStore } from '../../src/node/tokens.js';
+import { exportStatic } from '../../registry/src/ops.js';
+import { publish } from '../../registry/src/publish.js';
+import { RegistryStore } from '../../registry/src/store.js';
+import { startRegistryServer, type RunningRegistry } from '../../registry/src/server/serve.js';
+import { TokenStore } from '../../registry/src/tokens.js';
 import { startNginx, type RunningNginx } from '../support/nginx.js';
 import { expect, REGISTRY_ROOT, test as base } from './fixtures.js';
 import { pattern, tinyCnnReference } from './reference.js';

@@ -16,8 +16,8 @@ import {
   TimeoutError,
   WebInferError,
   WorkerCrashedError,
-} from '../../src/errors/index.js';
-import { isSerializedError } from '../../src/errors/serialize.js';
+} from '../../src/shared/errors/index.js';
+import { isSerializedError } from '../../src/shared/errors/serialize.js';
 
 /** One instance of every class, with its expected code and fields. */
 const CASES: Array<[string, () => WebInferError, string, Record<string, unknown>]> = [

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { check, ImagePreprocess } from '../../src/registry/schema.js';
+import { check, ImagePreprocess } from '../../src/shared/registry/schema.js';
 import { preprocess, preprocessStack, softmax, topPredictions } from '../../workers/tasks/image-classification.js';
 
 beforeAll(async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../src/errors/invalid-input.js';
-import { ModelNotFoundError } from '../../src/errors/model-not-found.js';
-import { compareSemver, formatRef, parseRef, paths, registryUrl, resolveVersion } from '../../src/registry/refs.js';
-import type { ModelIndex } from '../../src/registry/schema.js';
+import { InvalidInputError } from '../../src/shared/errors/invalid-input.js';
+import { ModelNotFoundError } from '../../src/shared/errors/model-not-found.js';
+import { compareSemver, formatRef, parseRef, paths, registryUrl, resolveVersion } from '../../src/shared/registry/refs.js';
+import type { ModelIndex } from '../../src/shared/registry/schema.js';
 
 describe('parseRef', () => {
   it('parses the three forms', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Catalog, check, FileEntry, ImagePreprocess, Manifest, manifestProblems, ModelIndex, type Manifest as ManifestT } from '../../src/registry/schema.js';
+import { Catalog, check, FileEntry, ImagePreprocess, Manifest, manifestProblems, ModelIndex, type Manifest as ManifestT } from '../../src/shared/registry/schema.js';
 
 const H1 = 'a'.repeat(64);
 const H2 = 'b'.repeat(64);

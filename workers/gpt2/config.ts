@@ -2,7 +2,7 @@
  * GPT-2's `config.json` (Hugging Face layout), validated with valibot.
  */
 import * as v from 'valibot';
-import { ManifestError } from '../../src/errors/manifest.js';
+import { ManifestError } from '../../src/shared/errors/manifest.js';
 
 const Int = v.pipe(v.number(), v.integer(), v.minValue(1));
 

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { geluTanh, layerNorm } from './wasm-kernels.js';
-import { ManifestError } from '../../src/errors/manifest.js';
+import { ManifestError } from '../../src/shared/errors/manifest.js';
 import type { Gpt2Config } from './config.js';
 import type { SafeTensor } from './safetensors.js';
 

@@ -3,7 +3,7 @@
  * header (`name → { dtype, shape, data_offsets }`), then raw little-endian data.
  * F32, F16 and BF16 tensors are returned as float32. Pure TypeScript.
  */
-import { ManifestError } from '../../src/errors/manifest.js';
+import { ManifestError } from '../../src/shared/errors/manifest.js';
 
 export interface SafeTensor {
   readonly dtype: string;

@@ -8,8 +8,8 @@
  * mapped to printable characters (the byte↔unicode table), then merged by rank.
  * Decoding maps tokens back to bytes, so `decode(encode(s)) === s` for any string.
  */
-import { InvalidInputError } from '../../src/errors/invalid-input.js';
-import { ManifestError } from '../../src/errors/manifest.js';
+import { InvalidInputError } from '../../src/shared/errors/invalid-input.js';
+import { ManifestError } from '../../src/shared/errors/manifest.js';
 
 /** GPT-2's pre-tokenization pattern (contractions, letters, numbers, other, spaces). */
 export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;

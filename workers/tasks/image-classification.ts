@@ -6,11 +6,11 @@
  * stack of one or more images of one size ([B, H, W, C]).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ManifestError } from '../../src/errors/manifest.js';
-import type { RawPixels } from '../../src/image/limits.js';
-import type { ImagePreprocess, Manifest } from '../../src/registry/schema.js';
+import { ManifestError } from '../../src/shared/errors/manifest.js';
+import type { RawPixels } from '../../src/shared/image-limits.js';
+import type { ImagePreprocess, Manifest } from '../../src/shared/registry/schema.js';
 import type { Outcome } from '../../src/batching/coalesce.js';
-import type { Prediction } from '../protocol.js';
+import type { Prediction } from '../../src/shared/wire.js';
 
 /** Builds the model's input tensor (shape [1, H, W, C] or [1, C, H, W]). The caller disposes it. */
 export function preprocess(pixels: RawPixels, p: ImagePreprocess): tf.Tensor4D {

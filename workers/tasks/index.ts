@@ -3,7 +3,7 @@
  * own module of this folder. A new task (detect, embed, generate) is one new
  * module and one new row.
  */
-import type { Format, Task } from '../../src/registry/schema.js';
+import type { Format, Task } from '../../src/shared/registry/schema.js';
 
 export interface TaskRow {
   /** The model formats this task can run. */

@@ -9,8 +9,8 @@
  * positions would need the whole prefix recomputed).
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { InvalidInputError } from '../../src/errors/invalid-input.js';
-import { ManifestError } from '../../src/errors/manifest.js';
+import { InvalidInputError } from '../../src/shared/errors/invalid-input.js';
+import { ManifestError } from '../../src/shared/errors/manifest.js';
 import { eosIds, parseGpt2Config } from '../gpt2/config.js';
 import { Gpt2Model, KvCache } from '../gpt2/model.js';
 import { readSafetensors } from '../gpt2/safetensors.js';
@@ -19,7 +19,7 @@ import { TextStream } from '../gpt2/text-stream.js';
 import { Gpt2Tokenizer } from '../gpt2/tokenizer.js';
 import { nextTask } from '../batch-queue.js';
 import type { LoadedFiles } from '../loader.js';
-import type { BackendName, FinishReason, GenerateChunk, GenerateOptionsWire, GenerateResult, GenerateSink } from '../protocol.js';
+import type { BackendName, FinishReason, GenerateChunk, GenerateOptionsWire, GenerateResult, GenerateSink } from '../../src/shared/wire.js';
 
 const CHUNK_RE = /^model\.safetensors\.part-\d+-of-\d+$/;
 

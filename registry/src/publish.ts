@@ -22,8 +22,8 @@ import {
   type FileEntry,
   type Format,
   type VersionEntry,
-} from '../registry/schema.js';
-import { compareSemver, paths } from '../registry/refs.js';
+} from 'webinfer/protocol';
+import { compareSemver, paths } from 'webinfer/protocol';
 import { assertId, assertVersion, RegistryStore, RegistryStoreError, type LockOptions } from './store.js';
 import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
 import { sha256Hex } from './store.js';

@@ -6,10 +6,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectFormat, publish, readModelDir } from '../../src/node/publish.js';
-import { RegistryStore, RegistryStoreError } from '../../src/node/store.js';
-import { parseRef, paths, resolveVersion } from '../../src/registry/refs.js';
-import { Catalog, check, Manifest, manifestProblems, ModelIndex } from '../../src/registry/schema.js';
+import { detectFormat, publish, readModelDir } from '../src/publish.js';
+import { RegistryStore, RegistryStoreError } from '../src/store.js';
+import { parseRef, paths, resolveVersion } from 'webinfer/protocol';
+import { Catalog, check, Manifest, manifestProblems, ModelIndex } from 'webinfer/protocol';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TINY = path.join(repo, 'models', 'tiny-cnn');
@@ -366,10 +366,10 @@ describe('model directories', () => {
   });
 });
 
-describe('webinfer-registry CLI (npx tsx src/node/cli.ts)', () => {
+describe('webinfer-registry CLI (npx tsx registry/src/cli.ts)', () => {
   const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const { stdout, stderr } = await run('npx', ['tsx', 'src/node/cli.ts', ...args], { cwd: repo, encoding: 'utf8' });
+      const { stdout, stderr } = await run('npx', ['tsx', 'registry/src/cli.ts', ...args], { cwd: repo, encoding: 'utf8' });
       return { code: 0, stdout, stderr };
     } catch (e) {
       const x = e as { code: number; stdout: string; stderr: string };

@@ -6,7 +6,7 @@
  * Transport is comlink; errors cross as `SerializedError` (see
  * `src/errors/serialize.ts`) and are rebuilt as our own classes.
  */
-import type { SerializedError } from '../src/errors/serialize.js';
+import type { SerializedError } from './errors/serialize.js';
 
 /** Backends webinfer can run on. */
 export type BackendName = 'webgpu' | 'wasm' | 'cpu';

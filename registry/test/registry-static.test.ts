@@ -9,11 +9,11 @@ import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportStatic, verifyRegistry } from '../../src/node/ops.js';
-import { publish } from '../../src/node/publish.js';
-import { RegistryStore } from '../../src/node/store.js';
-import { paths } from '../../src/registry/refs.js';
-import { startNginx, type RunningNginx } from '../support/nginx.js';
+import { exportStatic, verifyRegistry } from '../src/ops.js';
+import { publish } from '../src/publish.js';
+import { RegistryStore } from '../src/store.js';
+import { paths } from 'webinfer/protocol';
+import { startNginx, type RunningNginx } from '../../test/support/nginx.js';
 import { rawGet, repo, seed, sha256, snapshot, startService, tempDir, TINY, tinyCard, type Service } from './helpers/registry.js';
 
 const run = promisify(execFile);
@@ -112,7 +112,7 @@ describe('the CLI against a remote service', () => {
     svc = await startService(dir);
     cli = async (args, token) => {
       try {
-        const r = await run(process.execPath, ['--import', 'tsx', path.join(repo, 'src/node/cli.ts'), ...args], {
+        const r = await run(process.execPath, ['--import', 'tsx', path.join(repo, 'registry/src/cli.ts'), ...args], {
           cwd: repo,
           env: { ...process.env, WEBINFER_REGISTRY_TOKEN: token ?? '' },
         });

@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
-import { InvalidInputError } from '../errors/invalid-input.js';
+import { InvalidInputError } from '../shared/errors/invalid-input.js';
 import { newCallId } from '../worker-host.js';
-import type { GenerateChunk, GenerateResult } from '../../workers/protocol.js';
+import type { GenerateChunk, GenerateResult } from '../shared/wire.js';
 import { ModelHandle } from './handle.js';
 import { checkGenerateOptions, type GenerateOptions } from './generate-options.js';
 

@@ -10,12 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromFloat16Bits, quantizeModel, toFloat16Bits, uint8Params } from '../../src/node/quantize.js';
-import { publish } from '../../src/node/publish.js';
-import { RegistryStore } from '../../src/node/store.js';
-import { paths } from '../../src/registry/refs.js';
-import { InvalidInputError } from '../../src/errors/invalid-input.js';
-import { chooseDtype } from '../../workers/dtype.js';
+import { fromFloat16Bits, quantizeModel, toFloat16Bits, uint8Params } from '../src/quantize.js';
+import { publish } from '../src/publish.js';
+import { RegistryStore } from '../src/store.js';
+import { paths } from 'webinfer/protocol';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const tinyDir = path.join(repo, 'models/tiny-cnn');
@@ -137,7 +135,7 @@ describe('webinfer-registry publish --quantize', () => {
     const run = promisify(execFile);
     const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
       try {
-        const { stdout, stderr } = await run('npx', ['tsx', 'src/node/cli.ts', ...args], { cwd: repo, encoding: 'utf8' });
+        const { stdout, stderr } = await run('npx', ['tsx', 'registry/src/cli.ts', ...args], { cwd: repo, encoding: 'utf8' });
         return { code: 0, stdout, stderr };
       } catch (e) {
         const x = e as { code: number; stdout: string; stderr: string };
@@ -158,21 +156,4 @@ describe('webinfer-registry publish --quantize', () => {
       await rm(root, { recursive: true, force: true });
     }
   }, 120_000);
-});
-
-describe('chooseDtype (the worker picks the variant after the backend)', () => {
-  const variant = { entry: 'model.json', files: [{ path: 'model.json', size: 1, sha256: '0'.repeat(64) }] };
-  const manifest = (keys: string[]) =>
-    ({ id: 'm', version: '1.0.0', variants: Object.fromEntries(keys.map((k) => [k, variant])) }) as unknown as Parameters<typeof chooseDtype>[0];
-  it('auto: float16 when present, else float32; uint8 only when asked', () => {
-    for (const backend of ['webgpu', 'wasm', 'cpu'] as const) {
-      expect(chooseDtype(manifest(['float32', 'float16', 'uint8']), 'auto', backend).dtype).toBe('float16');
-      expect(chooseDtype(manifest(['float32', 'uint8']), 'auto', backend).dtype).toBe('float32');
-    }
-    expect(chooseDtype(manifest(['float32', 'uint8']), 'uint8', 'wasm')).toEqual({ dtype: 'uint8', reason: 'asked for uint8' });
-  });
-  it('a variant the model lacks is an InvalidInputError naming what it has', () => {
-    expect(() => chooseDtype(manifest(['float32']), 'float16', 'wasm')).toThrow(InvalidInputError);
-    expect(() => chooseDtype(manifest(['float32']), 'float16', 'wasm')).toThrow('m@1.0.0 has no float16 variant (it has float32)');
-  });
 });

@@ -11,9 +11,9 @@
  * WEBINFER_REGISTRY_TOKEN=wi_… webinfer-registry promote tiny-cnn stable 1.1.0 --registry http://127.0.0.1:8080
  */
 import { Command, CommanderError, Option } from 'commander';
-import type { Catalog, Manifest, ModelIndex } from '../registry/schema.js';
-import { parseRef, resolveVersion } from '../registry/refs.js';
-import { ModelNotFoundError } from '../errors/model-not-found.js';
+import type { Catalog, Manifest, ModelIndex } from 'webinfer/protocol';
+import { parseRef, resolveVersion } from 'webinfer/protocol';
+import { ModelNotFoundError } from 'webinfer/protocol';
 import { exportStatic, gc, moveAlias, rollbackAlias, verifyRegistry, yankVersion, type GcResult } from './ops.js';
 import { progressBar } from './progress.js';
 import { prepareVersion, publish, type PublishProgress } from './publish.js';

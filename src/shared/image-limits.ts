@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors/invalid-input.js';
+import { InvalidInputError } from './errors/invalid-input.js';
 
 /** Largest image side accepted, in pixels. */
 export const MAX_SIDE = 16384;

@@ -1,12 +1,12 @@
 import * as Comlink from 'comlink';
 import { Coalescer, type Outcome } from '../batching/coalesce.js';
-import { AbortError } from '../errors/abort.js';
-import { InvalidInputError } from '../errors/invalid-input.js';
-import { checkTopK } from '../image/limits.js';
+import { AbortError } from '../shared/errors/abort.js';
+import { InvalidInputError } from '../shared/errors/invalid-input.js';
+import { checkTopK } from '../shared/image-limits.js';
 import { toWire } from '../image/to-wire.js';
 import { newCallId } from '../worker-host.js';
 import type { ClassifyOptions, ImageInput, Prediction } from '../types.js';
-import type { BackendName, ClassifyItem, ModelInfo, WorkerApi } from '../../workers/protocol.js';
+import type { BackendName, ClassifyItem, ModelInfo, WorkerApi } from '../shared/wire.js';
 import type { ModelContext } from './context.js';
 import { ModelHandle } from './handle.js';
 

@@ -13,8 +13,8 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from '../registry/schema.js';
-import { compareSemver, paths } from '../registry/refs.js';
+import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from 'webinfer/protocol';
+import { compareSemver, paths } from 'webinfer/protocol';
 import { highestLive, writeCatalogEntry } from './publish.js';
 import { assertId, assertVersion, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
 

@@ -2,11 +2,11 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRange } from '../../src/node/server/app.js';
-import { etagMatches } from '../../src/node/ops.js';
-import { progressBar } from '../../src/node/progress.js';
-import { RegistryStoreError } from '../../src/node/store.js';
-import { hasScope, TokenStore } from '../../src/node/tokens.js';
+import { parseRange } from '../src/server/app.js';
+import { etagMatches } from '../src/ops.js';
+import { progressBar } from '../src/progress.js';
+import { RegistryStoreError } from '../src/store.js';
+import { hasScope, TokenStore } from '../src/tokens.js';
 import { tempDir } from './helpers/registry.js';
 
 let dir: string;

@@ -3,8 +3,8 @@
  * fails at once with InvalidInputError, before anything reaches the worker) and
  * completed with their defaults.
  */
-import { InvalidInputError } from '../errors/invalid-input.js';
-import type { GenerateOptionsWire } from '../../workers/protocol.js';
+import { InvalidInputError } from '../shared/errors/invalid-input.js';
+import type { GenerateOptionsWire } from '../shared/wire.js';
 
 /** Options of `generate()` and `generateText()`. */
 export interface GenerateOptions {

@@ -1,7 +1,7 @@
 import type * as Comlink from 'comlink';
-import { ModelDisposedError } from '../errors/model-disposed.js';
+import { ModelDisposedError } from '../shared/errors/model-disposed.js';
 import { newCallId, type CallOptions } from '../worker-host.js';
-import type { BackendInfo, ModelInfo, WorkerApi } from '../../workers/protocol.js';
+import type { BackendInfo, ModelInfo, WorkerApi } from '../shared/wire.js';
 import type { ModelContext } from './context.js';
 
 /**

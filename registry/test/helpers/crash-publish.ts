@@ -7,7 +7,7 @@
  *          before-commit — every blob stored, manifest not yet written
  *          none          — run to the end
  */
-import { publish, type PublishProgress } from '../../../src/node/publish.js';
+import { publish, type PublishProgress } from '../../src/publish.js';
 
 const [root, modelDir, version, point] = process.argv.slice(2) as [string, string, string, string];
 const blobsSeen: string[] = [];

@@ -14,8 +14,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Catalog, check, Manifest, ModelIndex, MODEL_ID_RE, SEMVER_RE, type Checked } from '../registry/schema.js';
-import { paths } from '../registry/refs.js';
+import { Catalog, check, Manifest, ModelIndex, MODEL_ID_RE, SEMVER_RE, type Checked } from 'webinfer/protocol';
+import { paths } from 'webinfer/protocol';
 
 /** The stable codes of {@link RegistryStoreError}. */
 export type RegistryStoreErrorCode =

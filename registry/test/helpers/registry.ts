@@ -5,9 +5,9 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { publish } from '../../../src/node/publish.js';
-import { startRegistryServer, type RunningRegistry } from '../../../src/node/server/serve.js';
-import { TokenStore } from '../../../src/node/tokens.js';
+import { publish } from '../../src/publish.js';
+import { startRegistryServer, type RunningRegistry } from '../../src/server/serve.js';
+import { TokenStore } from '../../src/tokens.js';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const TINY = path.join(repo, 'models', 'tiny-cnn');

@@ -11,11 +11,11 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gc, verifyRegistry } from '../../src/node/ops.js';
-import { publish } from '../../src/node/publish.js';
-import { RegistryStore } from '../../src/node/store.js';
-import { TokenStore } from '../../src/node/tokens.js';
-import { paths } from '../../src/registry/refs.js';
+import { gc, verifyRegistry } from '../src/ops.js';
+import { publish } from '../src/publish.js';
+import { RegistryStore } from '../src/store.js';
+import { TokenStore } from '../src/tokens.js';
+import { paths } from 'webinfer/protocol';
 import { bearer, rawGet, repo, sha256, tempDir, TINY } from './helpers/registry.js';
 
 /** One process (no tsx wrapper process), so SIGKILL hits the process doing the writes. */
@@ -65,13 +65,13 @@ describe('a publisher killed mid-way', () => {
   for (const point of ['mid-blob:1', 'mid-blob:3', 'before-commit']) {
     it(`SIGKILL at ${point}: the store stays consistent, acknowledged versions intact, the retry succeeds`, async () => {
       const root = path.join(tmp, `root-${point.replace(':', '-')}`);
-      const child0 = await startUntil([path.join(repo, 'test/unit/helpers/crash-publish.ts'), root, bigModel, '1.0.0', 'none'], 'DONE');
+      const child0 = await startUntil([path.join(repo, 'registry/test/helpers/crash-publish.ts'), root, bigModel, '1.0.0', 'none'], 'DONE');
       await new Promise((r) => child0.once('exit', r));
       const store = new RegistryStore(root);
       const acknowledged = await readFile(store.abs(paths.index('big')));
       await writeFile(path.join(bigModel, 's3.bin'), randomBytes(SHARD)); // 2.0.0 has a new shard
 
-      const child = await startUntil([path.join(repo, 'test/unit/helpers/crash-publish.ts'), root, bigModel, '2.0.0', point], 'PAUSED');
+      const child = await startUntil([path.join(repo, 'registry/test/helpers/crash-publish.ts'), root, bigModel, '2.0.0', point], 'PAUSED');
       await kill(child);
 
       expect(await verifyRegistry(store)).toEqual([]);
@@ -121,7 +121,7 @@ describe('a service killed mid-upload', () => {
         s.close(() => resolve(p));
       });
     });
-    const args = [path.join(repo, 'src/node/cli.ts'), 'serve', '--root', root, '--port', String(port)];
+    const args = [path.join(repo, 'registry/src/cli.ts'), 'serve', '--root', root, '--port', String(port)];
     const serveChild = (): ChildProcess => spawn(process.execPath, [...TSX_ARGS, ...args], { cwd: repo, stdio: 'ignore' });
     const waitUp = async (): Promise<void> => {
       for (let i = 0; i < 300; i++) {

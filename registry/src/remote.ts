@@ -8,8 +8,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { check, Catalog, Manifest, ModelIndex } from '../registry/schema.js';
-import { paths, registryUrl } from '../registry/refs.js';
+import { check, Catalog, Manifest, ModelIndex } from 'webinfer/protocol';
+import { paths, registryUrl } from 'webinfer/protocol';
 import type { PreparedVersion, PublishProgress } from './publish.js';
 import type { GcResult } from './ops.js';
 import { RegistryStore } from './store.js';

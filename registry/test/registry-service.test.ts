@@ -7,11 +7,11 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { paths } from '../../src/registry/refs.js';
-import { check, ModelIndex } from '../../src/registry/schema.js';
-import { TokenStore } from '../../src/node/tokens.js';
-import { verifyRegistry } from '../../src/node/ops.js';
-import { RegistryStore } from '../../src/node/store.js';
+import { paths } from 'webinfer/protocol';
+import { check, ModelIndex } from 'webinfer/protocol';
+import { TokenStore } from '../src/tokens.js';
+import { verifyRegistry } from '../src/ops.js';
+import { RegistryStore } from '../src/store.js';
 import { bearer, rawGet, seed, sha256, snapshot, startService, tempDir, type Service } from './helpers/registry.js';
 
 let svc: Service;
