@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `webinfer-registry`: manage a filesystem registry (protocol v1).
+ * `webinfer-registry`: manage a registry (protocol v1) — a local root (`--root`) or the service
+ * (`--registry URL`, with a token). Each command opens one `Registry` and makes one call on it.
  *
  * @example
  * webinfer-registry publish models/tiny-cnn --root .registry --id tiny-cnn --version 1.0.0 --alias stable --card models/tiny-cnn/card.json
@@ -11,14 +12,11 @@
  * WEBINFER_REGISTRY_TOKEN=wi_… webinfer-registry promote tiny-cnn stable 1.1.0 --registry http://127.0.0.1:8080
  */
 import { Command, CommanderError, Option } from 'commander';
-import type { Catalog, Manifest, ModelIndex } from 'webinfer/protocol';
-import { parseRef, resolveVersion } from 'webinfer/protocol';
-import { ModelNotFoundError } from 'webinfer/protocol';
-import { exportStatic, gc, moveAlias, rollbackAlias, verifyRegistry, yankVersion, type GcResult } from './ops.js';
+import { check, Variant } from 'webinfer/protocol';
+import { verifyRegistry } from './ops.js';
 import { progressBar } from './progress.js';
-import { prepareVersion, publish, type PublishProgress } from './publish.js';
-import type { QuantizedDtype } from './quantize.js';
-import { RemoteRegistry } from './remote.js';
+import { prepareVersion, quantizedDtypes, type PublishProgress } from './publish.js';
+import { openRegistry, type Registry } from './registry.js';
 import { RegistryStore, RegistryStoreError } from './store.js';
 import { SCOPES, TokenStore, type Scope } from './tokens.js';
 
@@ -35,12 +33,11 @@ const targetOptions = (cmd: Command): Command =>
     .option('--registry <url>', 'base URL of a registry service (remote)')
     .addOption(new Option('--token <token>', 'bearer token for the service').env('WEBINFER_REGISTRY_TOKEN'));
 
-function target(o: Target): { store: RegistryStore; remote?: undefined } | { remote: RemoteRegistry; store?: undefined } {
-  if ((o.root === undefined) === (o.registry === undefined)) {
-    throw new RegistryStoreError('give exactly one of --root <dir> (local registry) or --registry <url> (service)', 'INVALID');
-  }
-  if (o.registry !== undefined) return { remote: new RemoteRegistry(o.registry, o.token) };
-  return { store: new RegistryStore(o.root!) };
+/** The registry a command acts on: exactly one of `--root` and `--registry`. */
+function open(o: Target): Registry {
+  if (o.root !== undefined && o.registry === undefined) return openRegistry({ root: o.root });
+  if (o.registry !== undefined && o.root === undefined) return openRegistry({ registry: o.registry, ...(o.token ? { token: o.token } : {}) });
+  throw new RegistryStoreError('give exactly one of --root <dir> (local registry) or --registry <url> (service)', 'INVALID');
 }
 
 const print = (line: string): void => {
@@ -59,6 +56,11 @@ function progressReporter(enabled: boolean): { onProgress?: (p: PublishProgress)
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `--quantize float16,uint8` as a list (checked by `quantizedDtypes` in the action, after the target). */
+function quantizeList(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean);
+}
 
 export function makeProgram(): Command {
   const program = new Command()
@@ -79,12 +81,12 @@ export function makeProgram(): Command {
     .option('--task <task>', 'task, overriding the card')
     .option('--description <text>', 'description, overriding the card')
     .option('--entry <file>', 'model JSON inside the directory (default: model.json)')
-    .option('--quantize <dtypes>', 'also write quantized variants: float16, uint8 or float16,uint8', (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .option('--quantize <dtypes>', 'also write quantized variants: float16, uint8 or float16,uint8', quantizeList)
     .option('--private', 'a new model is private: reads need a read token on the service, export leaves it out')
     .option('--no-progress', 'no progress bar')
     .action(async (modelDir: string, o: Target & { id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string; private?: boolean; progress: boolean; quantize?: string[] }) => {
-      const where = target(o);
-      const opts = {
+      const registry = open(o);
+      const prepared = await prepareVersion({
         modelDir,
         id: o.id,
         version: o.version,
@@ -93,34 +95,23 @@ export function makeProgram(): Command {
         ...(o.task !== undefined ? { task: o.task } : {}),
         ...(o.description !== undefined ? { description: o.description } : {}),
         ...(o.entry !== undefined ? { entry: o.entry } : {}),
-        ...(o.private ? { private: true } : {}),
-        ...(o.quantize !== undefined ? { quantize: o.quantize as QuantizedDtype[] } : {}),
-      };
+        ...(o.quantize !== undefined ? { quantize: quantizedDtypes(o.quantize) } : {}),
+      });
       const progress = progressReporter(o.progress);
-      let manifest: Manifest;
-      let index: ModelIndex;
-      try {
-        if (where.store) {
-          const r = await publish({ ...opts, root: where.store.root, ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) });
-          [manifest, index] = [r.manifest, r.index];
-        } else {
-          const prepared = await prepareVersion(opts);
-          const r = await where.remote.publish(prepared, { ...(o.private ? { private: true } : {}), ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) });
-          [manifest, index] = [prepared.manifest, r.index];
-        }
-      } finally {
-        progress.done();
-      }
+      const { manifest, index } = await registry
+        .publish(prepared, { ...(o.private ? { private: true } : {}), ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) })
+        .finally(() => progress.done());
       const aliases = Object.entries(index.aliases)
         .filter(([, v]) => v === manifest.version)
         .map(([a]) => a);
+      const bytesOf = (files: ReadonlyArray<{ size: number }>): number => files.reduce((s, f) => s + f.size, 0);
       const files = manifest.variants.float32.files;
-      const bytes = files.reduce((s, f) => s + f.size, 0);
-      const variants = Object.entries(manifest.variants)
-        .filter(([k]) => k !== 'float32')
-        .map(([k, v]) => `${k} ${(v as { files: { size: number }[] }).files.reduce((s, f) => s + f.size, 0)} bytes`);
+      const variants = Object.entries(manifest.variants).flatMap(([k, v]) => {
+        const r = k === 'float32' ? undefined : check(Variant, v);
+        return r?.ok ? [`${k} ${bytesOf(r.value.files)} bytes`] : [];
+      });
       print(
-        `published ${manifest.id}@${manifest.version} (${manifest.task}, ${manifest.format}, ${files.length} files, ${bytes} bytes)` +
+        `published ${manifest.id}@${manifest.version} (${manifest.task}, ${manifest.format}, ${files.length} files, ${bytesOf(files)} bytes)` +
           `${variants.length ? `; variants: ${variants.join(', ')}` : ''}` +
           `${aliases.length ? `; aliases: ${aliases.join(', ')}` : ''}`,
       );
@@ -129,13 +120,12 @@ export function makeProgram(): Command {
   targetOptions(program.command('list').description('list the models of a registry with their aliases'))
     .option('--json', 'print the catalogue as JSON')
     .action(async (o: Target & { json?: boolean }) => {
-      const where = target(o);
-      const catalog: Catalog | undefined = where.store ? await where.store.readCatalog() : await where.remote.catalog();
+      const catalog = await open(o).catalog();
       if (o.json) {
-        print(JSON.stringify(catalog ?? { schema: 'webinfer.catalog/v1', models: [] }, null, 2));
+        print(JSON.stringify(catalog, null, 2));
         return;
       }
-      if (!catalog || catalog.models.length === 0) {
+      if (catalog.models.length === 0) {
         print('(no models)');
         return;
       }
@@ -152,20 +142,8 @@ export function makeProgram(): Command {
       .command('inspect')
       .description('print the manifest a reference (id, id@alias, id@version) resolves to')
       .argument('<ref>', 'model reference'),
-  ).action(async (refText: string, o: Target) => {
-    const ref = parseRef(refText);
-    const where = target(o);
-    if (where.remote) {
-      const { value: index } = await where.remote.index(ref.id);
-      print(JSON.stringify(await where.remote.manifest(ref.id, resolveVersion(index, ref)), null, 2));
-      return;
-    }
-    const store = where.store;
-    const index = await store.readIndex(ref.id);
-    if (!index) throw new ModelNotFoundError(`model "${ref.id}" not found in ${store.root}`, { model: ref.id });
-    const version = resolveVersion(index, ref);
-    const manifest = await store.readManifest(ref.id, version);
-    if (!manifest) throw new ModelNotFoundError(`manifest of ${ref.id}@${version} is missing`, { model: ref.id, version });
+  ).action(async (ref: string, o: Target) => {
+    const { manifest } = await open(o).resolve(ref);
     print(JSON.stringify(manifest, null, 2));
   });
 
@@ -177,10 +155,9 @@ export function makeProgram(): Command {
       .argument('<alias>', 'alias, e.g. stable')
       .argument('<version>', 'version to point at'),
   )
-    .option('--if-match <etag>', 'ETag of the model index your decision is based on (remote; default: the current one)')
+    .option('--if-match <etag>', 'ETag of the model index your decision is based on (default: the current one)')
     .action(async (id: string, alias: string, version: string, o: Target & { ifMatch?: string }) => {
-      const where = target(o);
-      const r = where.store ? await moveAlias(where.store, id, alias, version) : await where.remote.promote(id, alias, version, o.ifMatch);
+      const r = await open(o).promote(id, alias, version, o.ifMatch !== undefined ? { ifMatch: o.ifMatch } : {});
       print(`${id}: ${r.change}`);
     });
 
@@ -191,8 +168,7 @@ export function makeProgram(): Command {
       .argument('<id>', 'model id')
       .argument('<alias>', 'alias, e.g. stable'),
   ).action(async (id: string, alias: string, o: Target) => {
-    const where = target(o);
-    const r = where.store ? await rollbackAlias(where.store, id, alias) : await where.remote.rollback(id, alias);
+    const r = await open(o).rollback(id, alias);
     print(`${id}: ${r.change}`);
   });
 
@@ -205,8 +181,7 @@ export function makeProgram(): Command {
   )
     .option('--undo', 'restore a yanked version')
     .action(async (id: string, version: string, o: Target & { undo?: boolean }) => {
-      const where = target(o);
-      const r = where.store ? await yankVersion(where.store, id, version, { yanked: !o.undo }) : await where.remote.yank(id, version, !o.undo);
+      const r = await open(o).yank(id, version, { yanked: !o.undo });
       print(`${id}: ${r.change}`);
     });
 
@@ -216,8 +191,7 @@ export function makeProgram(): Command {
     .action(async (o: Target & { minAge: string; dryRun?: boolean }) => {
       const minAgeMs = Number(o.minAge) * 1000;
       if (!Number.isFinite(minAgeMs) || minAgeMs < 0) throw new RegistryStoreError('--min-age must be a number of seconds ≥ 0', 'INVALID');
-      const where = target(o);
-      const r: GcResult = where.store ? await gc(where.store, { minAgeMs, dryRun: o.dryRun === true }) : await where.remote.gc({ minAgeMs, dryRun: o.dryRun === true });
+      const r = await open(o).gc({ minAgeMs, dryRun: o.dryRun === true });
       for (const f of [...r.temp, ...r.orphans]) print(`${o.dryRun ? 'would remove' : 'removed'} ${f}`);
       print(`gc: ${r.temp.length} temp file(s), ${r.orphans.length} orphan blob(s), ${r.bytes} bytes`);
     });
@@ -226,9 +200,7 @@ export function makeProgram(): Command {
     .requiredOption('--out <dir>', 'output directory')
     .option('--include-private', 'include private models (the static tree has no access control)')
     .action(async (o: Target & { out: string; includePrivate?: boolean }) => {
-      const where = target(o);
-      const includePrivate = o.includePrivate === true;
-      const r = where.store ? await exportStatic(where.store, o.out, { includePrivate }) : await where.remote.exportTo(o.out, { includePrivate });
+      const r = await open(o).exportStatic(o.out, { includePrivate: o.includePrivate === true });
       print(`exported ${r.models} model(s), ${r.manifests} manifest(s), ${r.blobs} blob(s) (${r.bytes} bytes) to ${o.out}`);
     });
 

@@ -10,18 +10,15 @@
  * await moveAlias(store, 'tiny-cnn', 'stable', '1.1.0', { ifMatch: etag });   // PRECONDITION if it changed meanwhile
  * await rollbackAlias(store, 'tiny-cnn', 'stable');                           // back to 1.0.0
  */
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from 'webinfer/protocol';
 import { compareSemver, paths } from 'webinfer/protocol';
 import { highestLive, writeCatalogEntry } from './publish.js';
-import { assertId, assertVersion, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
+import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
 
-/** The strong ETag of a document's bytes (the same in every process and on every restart). */
-export function etagOf(bytes: Uint8Array): string {
-  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
-}
+/** `etagOf` lives in store.ts; re-exported here, where tools (bench/registry-load.ts) import it from. */
+export { etagOf };
 
 /** True when an `If-Match`/`If-None-Match` header value matches `etag` (`*`, lists, weak prefixes). */
 export function etagMatches(header: string | undefined, etag: string): boolean {
@@ -41,7 +38,13 @@ export async function readIndexWithEtag(store: RegistryStore, id: string): Promi
   } catch {
     throw new RegistryStoreError(`model "${id}" not found`, 'NOT_FOUND');
   }
-  const r = check(ModelIndex, JSON.parse(bytes.toString('utf8')));
+  let data: unknown;
+  try {
+    data = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw new RegistryStoreError(`index of ${id} is not valid JSON (${e instanceof Error ? e.message : String(e)})`, 'INVALID', { cause: e });
+  }
+  const r = check(ModelIndex, data);
   if (!r.ok) throw new RegistryStoreError(`index of ${id} is invalid: ${r.issues.join('; ')}`, 'INVALID');
   return { index: r.value, etag: etagOf(bytes), private: (r.value as { private?: unknown }).private === true };
 }
@@ -54,6 +57,12 @@ export interface MutateOptions {
   lock?: LockOptions;
 }
 
+/**
+ * The outcome of an index mutation ({@link moveAlias}, {@link rollbackAlias}, {@link yankVersion}).
+ *
+ * @example
+ * const { index, etag, change } = await moveAlias(store, 'tiny-cnn', 'stable', '1.1.0');
+ */
 export interface MutateResult {
   index: ModelIndex;
   /** ETag of the index after the change. */
@@ -98,7 +107,13 @@ function assertMovableAlias(alias: string): void {
   if (alias === 'latest') throw new RegistryStoreError('"latest" is maintained by the registry (highest non-yanked version); it cannot be moved', 'INVALID');
 }
 
-/** Points `alias` at `version` (promote); the move is appended to the alias history. */
+/**
+ * Points `alias` at `version` (promote); the move is appended to the alias history.
+ *
+ * @example
+ * const { etag } = await readIndexWithEtag(store, 'tiny-cnn');
+ * await moveAlias(store, 'tiny-cnn', 'stable', '1.1.0', { ifMatch: etag });   // { change: 'stable: 1.0.0 -> 1.1.0', … }
+ */
 export async function moveAlias(store: RegistryStore, id: string, alias: string, version: string, opts: MutateOptions = {}): Promise<MutateResult> {
   assertMovableAlias(alias);
   assertVersion(version);
@@ -115,6 +130,9 @@ export async function moveAlias(store: RegistryStore, id: string, alias: string,
 /**
  * Moves `alias` back to its previous target: the most recent target in its history that differs
  * from the current one and is not yanked. A second rollback goes forward again (like `cd -`).
+ *
+ * @example
+ * await rollbackAlias(store, 'tiny-cnn', 'stable');   // { change: 'stable: 1.1.0 -> 1.0.0 (rollback)', … }
  */
 export async function rollbackAlias(store: RegistryStore, id: string, alias: string, opts: MutateOptions = {}): Promise<MutateResult> {
   assertMovableAlias(alias);
@@ -131,6 +149,10 @@ export async function rollbackAlias(store: RegistryStore, id: string, alias: str
 /**
  * Yanks (or, with `yanked: false`, restores) a version: it stays downloadable when pinned, is left
  * out of the catalogue, and `latest` is recomputed. Refused while another alias points at it.
+ *
+ * @example
+ * await yankVersion(store, 'tiny-cnn', '1.1.0');                    // '1.1.0: yanked'
+ * await yankVersion(store, 'tiny-cnn', '1.1.0', { yanked: false });  // '1.1.0: restored'
  */
 export async function yankVersion(store: RegistryStore, id: string, version: string, opts: MutateOptions & { yanked?: boolean } = {}): Promise<MutateResult> {
   assertVersion(version);
@@ -188,6 +210,12 @@ export async function listManifests(store: RegistryStore): Promise<Array<{ manif
 
 const blobHashes = (m: Manifest): string[] => Object.values(m.variants).flatMap((v) => (v as { files: Array<{ sha256: string }> }).files.map((f) => f.sha256));
 
+/**
+ * What {@link gc} removed (or, in a dry run, would remove).
+ *
+ * @example
+ * const { temp, orphans, bytes } = await gc(store, { minAgeMs: 0 });
+ */
 export interface GcResult {
   /** Temp files of aborted writes removed (relative paths). */
   temp: string[];
@@ -199,6 +227,9 @@ export interface GcResult {
 /**
  * Removes leftovers of aborted writes (`.tmp-*` files) and blobs that no manifest references,
  * older than `minAgeMs` (default one hour, so uploads in progress are spared), under the lock.
+ *
+ * @example
+ * const r = await gc(store, { minAgeMs: 0, dryRun: true });   // { temp: [...], orphans: ['v1/blobs/sha256/…'], bytes }
  */
 export async function gc(store: RegistryStore, opts: { minAgeMs?: number; dryRun?: boolean; lock?: LockOptions } = {}): Promise<GcResult> {
   const minAgeMs = opts.minAgeMs ?? 3_600_000;
@@ -233,6 +264,9 @@ export async function gc(store: RegistryStore, opts: { minAgeMs?: number; dryRun
  * Checks that the registry is consistent: every document valid, every indexed version has its
  * manifest, every manifest's blobs exist with the right size and SHA-256, aliases point at
  * indexed versions. Returns the problems (empty when consistent). Reads only.
+ *
+ * @example
+ * await verifyRegistry(new RegistryStore('.registry'));   // [] when consistent
  */
 export async function verifyRegistry(store: RegistryStore, opts: { hashBlobs?: boolean } = {}): Promise<string[]> {
   const problems: string[] = [];
@@ -281,6 +315,9 @@ export async function verifyRegistry(store: RegistryStore, opts: { hashBlobs?: b
  * Writes the static tree of a registry into `out` (protocol v1, ready for nginx, an object store
  * or a CDN): the catalogue, every public model's index and manifests, and the blobs they reference
  * (re-hashed while copying). Private models are left out unless `includePrivate`.
+ *
+ * @example
+ * await exportStatic(new RegistryStore('.registry'), './www');   // { models: 1, manifests: 2, blobs: 2, bytes: 29087 }
  */
 export async function exportStatic(store: RegistryStore, out: string, opts: { includePrivate?: boolean } = {}): Promise<{ models: number; manifests: number; blobs: number; bytes: number }> {
   const dest = new RegistryStore(out);

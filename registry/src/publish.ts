@@ -24,13 +24,19 @@ import {
   type VersionEntry,
 } from 'webinfer/protocol';
 import { compareSemver, paths } from 'webinfer/protocol';
-import { assertId, assertVersion, RegistryStore, RegistryStoreError, type LockOptions } from './store.js';
+import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, toJsonText, type LockOptions } from './store.js';
 import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
 import { sha256Hex } from './store.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
 export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format'] as const;
 
+/**
+ * Options of {@link publish} (and, without `root`, of {@link prepareVersion}).
+ *
+ * @example
+ * await publish({ modelDir: 'models/tiny-cnn', root: '.registry', id: 'tiny-cnn', version: '1.0.0', quantize: ['float16'] });
+ */
 export interface PublishOptions {
   /** Directory holding `model.json` (or another tfjs model JSON, see `entry`) and its weight shards. */
   modelDir: string;
@@ -50,7 +56,7 @@ export interface PublishOptions {
   entry?: string;
   /**
    * Also write quantized variants (`float16`, `uint8`) of the float32 weights, in the tfjs
-   * weights-manifest format that tfjs dequantizes on load. See `src/node/quantize.ts`.
+   * weights-manifest format that tfjs dequantizes on load. See `registry/src/quantize.ts`.
    */
   quantize?: readonly QuantizedDtype[];
   /** gpt2-safetensors: largest chunk of `model.safetensors` (default 32 MiB); bigger files are split. */
@@ -64,11 +70,21 @@ export interface PublishOptions {
   onProgress?: (p: PublishProgress) => void | Promise<void>;
 }
 
+/**
+ * The outcome of {@link publish} and {@link publishPrepared}.
+ *
+ * @example
+ * const { index, etag, uploaded, written } = await publish({ modelDir: 'models/tiny-cnn', root: '.registry', id: 'tiny-cnn', version: '1.0.0' });
+ */
 export interface PublishResult {
   id: string;
   version: string;
   manifest: Manifest;
   index: ModelIndex;
+  /** ETag of the model index after the publish (for a following `promote … { ifMatch }`). */
+  etag: string;
+  /** How many blobs the registry did not have before. */
+  uploaded: number;
   /** Protocol paths written (manifest, index, catalogue) plus the blobs that were new. */
   written: string[];
 }
@@ -178,7 +194,13 @@ async function readRange(f: ModelFiles['files'][number]): Promise<Buffer> {
   }
 }
 
-/** Detects the tfjs format of a model JSON (`model.json` contents). */
+/**
+ * Detects the tfjs format of a model JSON (`model.json` contents).
+ *
+ * @example
+ * detectFormat({ format: 'layers-model', modelTopology: {} });   // 'tfjs-layers'
+ * detectFormat({ hello: 1 });                                    // undefined
+ */
 export function detectFormat(modelJson: unknown): Format | undefined {
   if (typeof modelJson !== 'object' || modelJson === null) return undefined;
   const m = modelJson as { format?: unknown; modelTopology?: unknown };
@@ -192,7 +214,12 @@ export function detectFormat(modelJson: unknown): Format | undefined {
   return undefined;
 }
 
-/** Finds the model JSON and weight shards of a tfjs model directory. */
+/**
+ * Finds the model JSON and weight shards of a tfjs model directory.
+ *
+ * @example
+ * (await readModelDir('models/tiny-cnn')).files.map((f) => f.path);   // ['model.json', 'group1-shard1of1.bin']
+ */
 export async function readModelDir(modelDir: string, entry?: string): Promise<ModelFiles> {
   let st;
   try {
@@ -284,14 +311,27 @@ interface QuantizedVariant {
   files: Array<FileEntry & { bytes: Uint8Array }>;
 }
 
+/**
+ * Checks a list of quantized dtypes (e.g. from `--quantize float16,uint8`): `INVALID` naming the
+ * supported ones on anything else. Duplicates are dropped.
+ *
+ * @example
+ * quantizedDtypes(['float16', 'uint8']);   // ['float16', 'uint8']
+ * quantizedDtypes(['int4']);               // throws: cannot quantize to "int4" (supported: float16, uint8)
+ */
+export function quantizedDtypes(dtypes: readonly string[]): QuantizedDtype[] {
+  const out: QuantizedDtype[] = [];
+  for (const d of new Set(dtypes)) {
+    const known = QUANTIZED_DTYPES.find((q) => q === d);
+    if (known === undefined) throw new RegistryStoreError(`cannot quantize to "${d}" (supported: ${QUANTIZED_DTYPES.join(', ')})`, 'INVALID');
+    out.push(known);
+  }
+  return out;
+}
+
 /** Builds the requested quantized variants of a model directory's float32 weights. */
 async function quantizeVariants(model: ModelFiles, dtypes: readonly string[]): Promise<QuantizedVariant[]> {
-  const wanted = [...new Set(dtypes)];
-  for (const d of wanted) {
-    if (!(QUANTIZED_DTYPES as readonly string[]).includes(d)) {
-      throw new RegistryStoreError(`cannot quantize to "${d}" (supported: ${QUANTIZED_DTYPES.join(', ')})`, 'INVALID');
-    }
-  }
+  const wanted = quantizedDtypes(dtypes);
   if (wanted.length === 0) return [];
   const json = JSON.parse(await fs.readFile(model.files[0]!.abs, 'utf8')) as Record<string, unknown>;
   const shards = await Promise.all(model.files.slice(1).map((f) => fs.readFile(f.abs)));
@@ -301,12 +341,12 @@ async function quantizeVariants(model: ModelFiles, dtypes: readonly string[]): P
   return wanted.map((dtype) => {
     let q;
     try {
-      q = quantizeModel(json, weights, dtype as QuantizedDtype, stem);
+      q = quantizeModel(json, weights, dtype, stem);
     } catch (e) {
       throw new RegistryStoreError(`cannot quantize ${model.entry} to ${dtype}: ${(e as Error).message}`, 'INVALID', { cause: e });
     }
     return {
-      dtype: dtype as QuantizedDtype,
+      dtype,
       files: q.files.map((f) => ({ path: dir === '.' ? f.path : `${dir}/${f.path}`, size: f.bytes.byteLength, sha256: sha256Hex(f.bytes), bytes: f.bytes })),
     };
   });
@@ -321,13 +361,24 @@ export function highestLive(versions: readonly VersionEntry[]): string | undefin
     .at(-1);
 }
 
-/** Progress of a publication, for progress bars (and crash tests): awaited before the step goes on. */
+/**
+ * Progress of a publication, for progress bars (and crash tests): awaited before the step goes on.
+ *
+ * @example
+ * const onProgress = (p: PublishProgress): void => { if (p.phase === 'blob') console.log(`${p.file} ${p.loaded}/${p.total}`); };
+ */
 export type PublishProgress =
   | { phase: 'hash'; file: string }
   | { phase: 'blob'; file: string; sha256: string; loaded: number; total: number }
   | { phase: 'commit'; id: string; version: string };
 
-/** A version ready to be stored: its manifest (validated) and the local files behind its blobs. */
+/**
+ * A version ready to be stored: its manifest (validated) and the local files behind its blobs.
+ *
+ * @example
+ * const p: PreparedVersion = await prepareVersion({ modelDir: 'models/tiny-cnn', id: 'tiny-cnn', version: '1.0.0' });
+ * p.files.map((f) => f.sha256);   // the blobs a publish stores or uploads
+ */
 export interface PreparedVersion {
   id: string;
   version: string;
@@ -359,6 +410,10 @@ function assertAliases(aliases: readonly string[]): void {
 /**
  * Reads a model directory and its card, hashes every file and builds the validated manifest of
  * `id@version`. Writes nothing. Shared by a local publish and a publish to a remote registry.
+ *
+ * @example
+ * const prepared = await prepareVersion({ modelDir: 'models/tiny-cnn', id: 'tiny-cnn', version: '1.0.0', aliases: ['stable'], card: 'models/tiny-cnn/card.json' });
+ * await openRegistry({ root: '.registry' }).publish(prepared);
  */
 export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promise<PreparedVersion> {
   const { id, version } = opts;
@@ -497,12 +552,16 @@ export async function writeCatalogEntry(store: RegistryStore, index: ModelIndex)
  * Commits a version whose blobs are already in the store: under the lock, re-checks that the
  * version is new and that every blob it references exists (code `MISSING_BLOBS` otherwise), then
  * writes the manifest (exclusively), the model index and the catalogue, in that order.
+ *
+ * @example
+ * // every blob the manifest names is already in the store (e.g. uploaded to the service)
+ * await commitVersion(new RegistryStore('.registry'), manifestDoc, { aliases: ['stable'] });
  */
 export async function commitVersion(
   store: RegistryStore,
   doc: Record<string, unknown>,
   opts: CommitOptions = {},
-): Promise<{ manifest: Manifest; index: ModelIndex; written: string[] }> {
+): Promise<{ manifest: Manifest; index: ModelIndex; etag: string; written: string[] }> {
   const checked = check(Manifest, doc);
   const issues = checked.ok ? manifestProblems(checked.value) : checked.issues;
   if (!checked.ok || issues.length > 0) {
@@ -566,36 +625,73 @@ export async function commitVersion(
     else await store.createJsonExclusive(paths.manifest(id, version), doc);
     await store.writeJsonAtomic(paths.index(id), indexDoc);
     await writeCatalogEntry(store, idx.value);
-    return { manifest, index: idx.value, written: [paths.manifest(id, version), paths.index(id), paths.catalog()] };
+    return { manifest, index: idx.value, etag: etagOf(Buffer.from(toJsonText(indexDoc))), written: [paths.manifest(id, version), paths.index(id), paths.catalog()] };
   }, opts.lock);
 }
 
 /**
- * Publishes a model directory as `id@version`: hashes and stores every file as a blob,
- * writes the (immutable) manifest, then updates the model's index and the catalogue
- * under the registry lock. Re-publishing an existing version is refused and changes nothing.
+ * Options of {@link publishPrepared}.
+ *
+ * @example
+ * await publishPrepared(store, prepared, { private: true, lock: { timeoutMs: 2000 } });
  */
-export async function publish(opts: PublishOptions): Promise<PublishResult> {
-  const prepared = await prepareVersion(opts);
+export interface PublishPreparedOptions {
+  /** Mark a new model private (reads need a `read` token on the service; `export` leaves it out). */
+  private?: boolean;
+  /** Called (and awaited) for every chunk of every blob, then once before the commit. */
+  onProgress?: (p: PublishProgress) => void | Promise<void>;
+  lock?: LockOptions;
+}
+
+/**
+ * Stores a prepared version in a filesystem registry: refuses early (writing nothing) when the
+ * version exists, copies every file into the blob store (hashing while copying), then commits
+ * the manifest, the index and the catalogue under the lock. `LocalRegistry.publish` and
+ * {@link publish} both end here.
+ *
+ * @example
+ * const prepared = await prepareVersion({ modelDir: 'models/tiny-cnn', id: 'tiny-cnn', version: '1.0.0', card: 'models/tiny-cnn/card.json' });
+ * const r = await publishPrepared(new RegistryStore('.registry'), prepared);
+ * r.index.aliases;   // { latest: '1.0.0' }
+ */
+export async function publishPrepared(store: RegistryStore, prepared: PreparedVersion, opts: PublishPreparedOptions = {}): Promise<PublishResult> {
   const { id, version, manifest } = prepared;
-  const store = new RegistryStore(opts.root);
   await checkPublishable(store, manifest);
 
   const written: string[] = [];
+  const onProgress = opts.onProgress;
   for (const f of prepared.files) {
     const had = await store.exists(paths.blob(f.sha256));
-    const put = await store.putBlobFile(f.abs, opts.onProgress && ((loaded) => opts.onProgress!({ phase: 'blob', file: f.path, sha256: f.sha256, loaded, total: f.size })));
+    const put = await store.putBlobFile(f.abs, onProgress ? { onProgress: (loaded) => onProgress({ phase: 'blob', file: f.path, sha256: f.sha256, loaded, total: f.size }) } : {});
     if (put.sha256 !== f.sha256 || put.size !== f.size) {
       throw new RegistryStoreError(`${f.abs} changed while publishing`, 'CONFLICT');
     }
     if (!had) written.push(paths.blob(put.sha256));
   }
-  await opts.onProgress?.({ phase: 'commit', id, version });
+  await onProgress?.({ phase: 'commit', id, version });
   const r = await commitVersion(store, prepared.doc, {
     aliases: prepared.aliases,
     now: prepared.now,
     ...(opts.private !== undefined ? { private: opts.private } : {}),
     ...(opts.lock ? { lock: opts.lock } : {}),
   });
-  return { id, version, manifest: r.manifest, index: r.index, written: [...written, ...r.written] };
+  return { id, version, manifest: r.manifest, index: r.index, etag: r.etag, uploaded: written.length, written: [...written, ...r.written] };
+}
+
+/**
+ * Publishes a model directory as `id@version`: hashes and stores every file as a blob,
+ * writes the (immutable) manifest, then updates the model's index and the catalogue
+ * under the registry lock. Re-publishing an existing version is refused and changes nothing.
+ * The same as `prepareVersion` then `new LocalRegistry(root).publish(prepared)`.
+ *
+ * @example
+ * await publish({ modelDir: 'models/tiny-cnn', root: '.registry', id: 'tiny-cnn', version: '1.0.0', aliases: ['stable'], card: 'models/tiny-cnn/card.json' });
+ */
+export async function publish(opts: PublishOptions): Promise<PublishResult> {
+  const prepared = await prepareVersion(opts);
+  return publishPrepared(new RegistryStore(opts.root), prepared, {
+    ...(opts.private !== undefined ? { private: opts.private } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.lock ? { lock: opts.lock } : {}),
+  });
 }

@@ -11,8 +11,19 @@
  * q.files; // [{ path: 'model.uint8.json', bytes }, { path: 'model.uint8.bin', bytes }] — ~¼ of the float32 bytes
  */
 
-/** The quantized dtypes publish can write. */
+/**
+ * The quantized dtypes publish can write.
+ *
+ * @example
+ * QUANTIZED_DTYPES;   // ['float16', 'uint8']
+ */
 export const QUANTIZED_DTYPES = ['float16', 'uint8'] as const;
+/**
+ * A dtype {@link quantizeModel} writes.
+ *
+ * @example
+ * const dtype: QuantizedDtype = 'float16';
+ */
 export type QuantizedDtype = (typeof QUANTIZED_DTYPES)[number];
 
 interface WeightEntry {
@@ -107,6 +118,10 @@ export interface QuantizedModel {
  * order) with every float32 weight quantized to `dtype`, as one new shard.
  *
  * @param stem file name stem of the outputs, e.g. `model` → `model.uint8.json`, `model.uint8.bin`
+ *
+ * @example
+ * const q = quantizeModel(modelJson, weights, 'uint8', 'model');
+ * q.files.map((f) => f.path);   // ['model.uint8.json', 'model.uint8.bin']
  */
 export function quantizeModel(modelJson: Record<string, unknown>, weights: Uint8Array, dtype: QuantizedDtype, stem: string): QuantizedModel {
   const groups = modelJson['weightsManifest'] as WeightGroup[] | undefined;

@@ -14,15 +14,28 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { Catalog, check, Manifest, ModelIndex, MODEL_ID_RE, SEMVER_RE, type Checked } from 'webinfer/protocol';
+import { ALIAS_RE, Catalog, check, Manifest, ModelIndex, MODEL_ID_RE, SEMVER_RE, SHA256_RE, type Checked } from 'webinfer/protocol';
 import { paths } from 'webinfer/protocol';
 
-/** The stable codes of {@link RegistryStoreError}. */
-export type RegistryStoreErrorCode =
+/**
+ * The stable codes of {@link RegistryStoreError}: one set for every registry implementation
+ * (a local root, the HTTP service, a static host), so that callers and tests branch on the code,
+ * never on where the registry lives.
+ *
+ * @example
+ * try { await registry.promote('tiny-cnn', 'stable', '1.1.0', { ifMatch: etag }); }
+ * catch (e) { if (e instanceof RegistryStoreError && e.code === 'PRECONDITION') console.log('changed meanwhile: re-read and retry'); }
+ */
+export type RegistryErrorCode =
+  /** The version (or document) already exists; versions are immutable. */
   | 'EXISTS'
+  /** A malformed name (id, version, alias, hash), document or argument. */
   | 'INVALID'
+  /** Another writer holds the registry lock. */
   | 'LOCKED'
+  /** No such model, version, alias or blob. */
   | 'NOT_FOUND'
+  /** The change contradicts the registry's state (yank of an alias target, nothing to roll back to, task change…). */
   | 'CONFLICT'
   /** A manifest references blobs the registry does not have. */
   | 'MISSING_BLOBS'
@@ -33,9 +46,30 @@ export type RegistryStoreErrorCode =
   /** An upload stalled (no byte for too long). */
   | 'TIMEOUT'
   /** An optimistic-concurrency check failed (the document changed meanwhile). */
-  | 'PRECONDITION';
+  | 'PRECONDITION'
+  /** The service wants a (valid) bearer token. */
+  | 'UNAUTHORIZED'
+  /** The bearer token lacks the scope the operation needs. */
+  | 'FORBIDDEN'
+  /** The registry cannot be reached (network failure, 5xx). */
+  | 'UNREACHABLE'
+  /** The host serves the tree but takes no writes (a static web server, object store or CDN). */
+  | 'READ_ONLY';
 
-/** Options of {@link RegistryStore.putBlobStream}. */
+/**
+ * The former name of {@link RegistryErrorCode}.
+ *
+ * @example
+ * const code: RegistryStoreErrorCode = 'NOT_FOUND';
+ */
+export type RegistryStoreErrorCode = RegistryErrorCode;
+
+/**
+ * Options of {@link RegistryStore.putBlobStream}.
+ *
+ * @example
+ * await store.putBlobStream(request.body, { expectedSha256: hash, maxBytes: 4 * 1024 ** 3, stallMs: 30_000 });
+ */
 export interface PutBlobOptions {
   /** The hash the bytes must have; a mismatch (`HASH_MISMATCH`) stores nothing. */
   expectedSha256?: string;
@@ -49,18 +83,56 @@ export interface PutBlobOptions {
   onChunk?: (loaded: number) => void | Promise<void>;
 }
 
-/** An error of the Node registry tools, with a stable `code`. */
+/**
+ * Options of `putBlobFile` — the same on {@link RegistryStore} and on every writable `Registry`.
+ *
+ * @example
+ * await store.putBlobFile('model/group1-shard1of1.bin', { sha256: expected, onProgress: (n) => console.log(n) });
+ */
+export interface PutBlobFileOptions {
+  /** The hash the file must have; a mismatch stores nothing (`HASH_MISMATCH`). Remote: computed from the file when omitted. */
+  sha256?: string;
+  /** The size the file must have; a mismatch stores nothing (`INVALID`). */
+  size?: number;
+  /** Called (and awaited) as bytes are stored or sent, with the bytes so far. */
+  onProgress?: (loaded: number) => void | Promise<void>;
+}
+
+/**
+ * A stored blob: its SHA-256 (its name) and its size.
+ *
+ * @example
+ * const ref: BlobRef = await store.putBlobFile('weights.bin');   // { sha256: '2cf2…', size: 5 }
+ */
+export interface BlobRef {
+  sha256: string;
+  size: number;
+}
+
+/**
+ * The error of every registry operation, local or remote, with a stable {@link RegistryErrorCode}.
+ * Errors of the HTTP client are the subclass `RemoteError` (which adds the HTTP status).
+ *
+ * @example
+ * throw new RegistryStoreError('model "cats" not found', 'NOT_FOUND');
+ */
 export class RegistryStoreError extends Error {
   override name = 'RegistryStoreError';
   constructor(
     message: string,
-    readonly code: RegistryStoreErrorCode,
+    readonly code: RegistryErrorCode,
     options?: { cause?: unknown },
   ) {
     super(message, options);
   }
 }
 
+/**
+ * How a writer waits for the registry lock (`{root}/.lock`).
+ *
+ * @example
+ * await store.withLock(async () => store.writeJsonAtomic('v1/models.json', catalog), { timeoutMs: 2000, staleMs: 60_000 });
+ */
 export interface LockOptions {
   /** How long to keep retrying to get the lock (ms). Default 10 000. */
   timeoutMs?: number;
@@ -113,12 +185,30 @@ export function toJsonText(doc: unknown): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
+/**
+ * The strong ETag of a document's bytes (the same in every process and on every restart).
+ *
+ * @example
+ * etagOf(new TextEncoder().encode('{}\n'));   // '"…32 hex digits…"'
+ */
+export function etagOf(bytes: Uint8Array): string {
+  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
+}
+
 /** Hex SHA-256 of bytes. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** A filesystem registry rooted at `root`. */
+/**
+ * A filesystem registry rooted at `root`: atomic document writes, content-addressed blobs, the lock.
+ * `LocalRegistry` is the `Registry` on top of it.
+ *
+ * @example
+ * const store = new RegistryStore('.registry');
+ * await store.readIndex('tiny-cnn');               // ModelIndex, or undefined
+ * await store.withLock(() => store.writeJsonAtomic('v1/models.json', catalog));
+ */
 export class RegistryStore {
   readonly root: string;
 
@@ -217,10 +307,18 @@ export class RegistryStore {
 
   /**
    * Copies a file into the blob store under its SHA-256, hashing while copying.
-   * A blob that is already there with the right size is left alone.
+   * A blob that is already there with the right size is left alone. With `sha256`/`size`, a file
+   * that does not match stores nothing (`HASH_MISMATCH`, `INVALID`).
+   *
+   * @example
+   * await store.putBlobFile('models/tiny-cnn/group1-shard1of1.bin');   // { sha256: '…', size: 27240 }
    */
-  async putBlobFile(file: string, onChunk?: (loaded: number) => void | Promise<void>): Promise<{ sha256: string; size: number }> {
-    const { sha256, size } = await this.putBlobStream(createReadStream(file), onChunk ? { onChunk } : {});
+  async putBlobFile(file: string, opts: PutBlobFileOptions = {}): Promise<BlobRef> {
+    const { sha256, size } = await this.putBlobStream(createReadStream(file), {
+      ...(opts.sha256 !== undefined ? { expectedSha256: opts.sha256 } : {}),
+      ...(opts.size !== undefined ? { expectedSize: opts.size } : {}),
+      ...(opts.onProgress ? { onChunk: opts.onProgress } : {}),
+    });
     return { sha256, size };
   }
 
@@ -395,6 +493,20 @@ async function sameSize(file: string, size: number): Promise<boolean> {
 export function assertId(id: string): void {
   if (typeof id !== 'string' || !MODEL_ID_RE.test(id) || id.includes('..')) {
     throw new RegistryStoreError(`invalid model id "${String(id)}" (lower-case letters, digits, '.', '_', '-'; 1–64 chars)`, 'INVALID');
+  }
+}
+
+/** Throws (`INVALID`) unless `sha256` is 64 lower-case hex digits. */
+export function assertSha256(sha256: string): void {
+  if (typeof sha256 !== 'string' || !SHA256_RE.test(sha256)) {
+    throw new RegistryStoreError(`invalid sha256 "${String(sha256)}" (64 lower-case hex digits)`, 'INVALID');
+  }
+}
+
+/** Throws (`INVALID`) unless `alias` is an alias name. */
+export function assertAlias(alias: string): void {
+  if (typeof alias !== 'string' || !ALIAS_RE.test(alias)) {
+    throw new RegistryStoreError(`invalid alias "${String(alias)}" (lower-case letter first, then letters, digits, '-')`, 'INVALID');
   }
 }
 

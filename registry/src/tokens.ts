@@ -19,9 +19,27 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { RegistryStore, RegistryStoreError } from './store.js';
 
+/**
+ * The token scopes, each including the ones before it: `admin` ⊃ `publish` ⊃ `read`.
+ *
+ * @example
+ * SCOPES.includes('publish');   // true
+ */
 export const SCOPES = ['read', 'publish', 'admin'] as const;
+/**
+ * One token scope.
+ *
+ * @example
+ * const scope: Scope = 'admin';
+ */
 export type Scope = (typeof SCOPES)[number];
 
+/**
+ * A stored token: its name, scopes and hash (never the token itself).
+ *
+ * @example
+ * for (const r of await new TokenStore('.registry').list()) console.log(r.name, r.scopes, r.revokedAt ?? 'live');
+ */
 export interface TokenRecord {
   name: string;
   scopes: Scope[];
@@ -47,6 +65,14 @@ export function hasScope(scopes: readonly Scope[], needed: Scope): boolean {
 
 const hashToken = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
 
+/**
+ * The bearer tokens of a registry service, stored hashed (SHA-256) in `{root}/.webinfer/tokens.json`.
+ *
+ * @example
+ * const tokens = new TokenStore('.registry');
+ * const { token } = await tokens.create('ci', ['publish']);   // 'wi_…', shown once
+ * (await tokens.verify(token))?.scopes;                      // ['publish']
+ */
 export class TokenStore {
   readonly file: string;
   private readonly store: RegistryStore;

@@ -18,10 +18,16 @@ import { ALIAS_RE, check, Catalog, MODEL_ID_RE, SEMVER_RE, SHA256_RE } from 'web
 import { paths } from 'webinfer/protocol';
 import { commitVersion } from '../publish.js';
 import { etagMatches, etagOf, gc, listManifests, manifestFor, moveAlias, readIndexWithEtag, rollbackAlias, yankVersion } from '../ops.js';
-import { RegistryStore, RegistryStoreError, type RegistryStoreErrorCode } from '../store.js';
+import { RegistryStore, RegistryStoreError, type LockOptions, type RegistryErrorCode } from '../store.js';
 import { hasScope, TokenStore, type Scope, type TokenRecord } from '../tokens.js';
 import { createMetrics, routeOf, type ServiceMetrics } from './metrics.js';
 
+/**
+ * Options of the registry service ({@link createRegistryApp}, `startRegistryServer`).
+ *
+ * @example
+ * createRegistryApp({ root: '.registry', maxBlobBytes: 512 * 1024 ** 2, uploadStallMs: 10_000, log: (e) => console.log(e) });
+ */
 export interface RegistryServiceOptions {
   /** Registry root directory (the same tree `webinfer-registry publish --root` writes). */
   root: string;
@@ -35,13 +41,15 @@ export interface RegistryServiceOptions {
   log?: (entry: Record<string, unknown>) => void;
   /** Node process metrics (CPU, memory, event loop) in /metrics. Default true. */
   defaultMetrics?: boolean;
+  /** How writes wait for the registry lock; a write that cannot get it is answered 503 `LOCKED`. Default: up to 10 s. */
+  lock?: LockOptions;
 }
 
 /** A 4xx/5xx answer: `{ "error": { "code", "message" } }`. */
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 408 | 409 | 412 | 413 | 415 | 416 | 422 | 428 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 412 | 413 | 415 | 416 | 422 | 428 | 502 | 503,
     readonly code: string,
     message: string,
   ) {
@@ -49,7 +57,7 @@ export class HttpError extends Error {
   }
 }
 
-const STORE_STATUS: Record<RegistryStoreErrorCode, [HttpError['status'], string]> = {
+const STORE_STATUS: Record<RegistryErrorCode, [HttpError['status'], string]> = {
   EXISTS: [409, 'EXISTS'],
   INVALID: [400, 'INVALID'],
   LOCKED: [503, 'LOCKED'],
@@ -60,6 +68,11 @@ const STORE_STATUS: Record<RegistryStoreErrorCode, [HttpError['status'], string]
   TOO_LARGE: [413, 'TOO_LARGE'],
   TIMEOUT: [408, 'TIMEOUT'],
   PRECONDITION: [412, 'PRECONDITION_FAILED'],
+  // Not raised by the store the service runs on; listed so that every code has its answer.
+  UNAUTHORIZED: [401, 'UNAUTHORIZED'],
+  FORBIDDEN: [403, 'FORBIDDEN'],
+  UNREACHABLE: [502, 'UNREACHABLE'],
+  READ_ONLY: [405, 'READ_ONLY'],
 };
 
 const DOC_CACHE = 'public, no-cache';
@@ -156,6 +169,10 @@ export function parseRange(header: string | undefined, size: number): { start: n
 
 /**
  * Creates the service. Returns the hono app and its metrics registry.
+ *
+ * @example
+ * const { app } = createRegistryApp({ root: '.registry' });
+ * const res = await app.request('/v1/models.json');   // Response 200
  */
 export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env>; metrics: ServiceMetrics; store: RegistryStore; tokens: TokenStore } {
   const store = new RegistryStore(opts.root);
@@ -165,6 +182,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
   const maxJson = opts.maxJsonBytes ?? 1024 * 1024;
   const stallMs = opts.uploadStallMs ?? 30_000;
   const log = opts.log ?? ((e: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(e)}\n`));
+  const lock = opts.lock ? { lock: opts.lock } : {};
   const app = new Hono<Env>();
 
   /** Blobs referenced only by private models (they need a `read` token), cached until the catalogue changes. */
@@ -391,7 +409,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const target = `${id}@${version}`;
     try {
       const doc = manifestFor(id, version, await readJsonBody(c, maxJson));
-      const r = await commitVersion(store, doc, { aliases, private: priv });
+      const r = await commitVersion(store, doc, { aliases, private: priv, ...lock });
       const { etag } = await readIndexWithEtag(store, id);
       audit(c, 'publish', target, { status: 201, aliases });
       return c.json({ id, version, aliases: r.index.aliases, index: r.index }, 201, { ETag: etag });
@@ -418,7 +436,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
       const body = await readJsonBody(c, maxJson);
       const version = (body as { version?: unknown } | null)?.version;
       if (typeof version !== 'string') throw new HttpError(400, 'INVALID', 'body must be {"version": "x.y.z"}');
-      const r = await moveAlias(store, id, alias, semver(version), { ifMatch: expected });
+      const r = await moveAlias(store, id, alias, semver(version), { ifMatch: expected, ...lock });
       audit(c, 'promote', target, { status: 200, change: r.change });
       return c.json({ id, alias, version, change: r.change, index: r.index }, 200, { ETag: r.etag });
     } catch (e) {
@@ -432,7 +450,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const alias = aliasName(param(c, 'alias'));
     const target = `${id}@${alias}`;
     try {
-      const r = await rollbackAlias(store, id, alias, { ifMatch: ifMatch(c) });
+      const r = await rollbackAlias(store, id, alias, { ifMatch: ifMatch(c), ...lock });
       audit(c, 'rollback', target, { status: 200, change: r.change });
       return c.json({ id, alias, version: r.index.aliases[alias], change: r.change, index: r.index }, 200, { ETag: r.etag });
     } catch (e) {
@@ -450,7 +468,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
       const yanked = (body as { yanked?: unknown } | undefined)?.yanked ?? true;
       if (typeof yanked !== 'boolean') throw new HttpError(400, 'INVALID', 'body must be {"yanked": true|false}');
       const ifm = c.req.header('if-match');
-      const r = await yankVersion(store, id, version, { yanked, ...(ifm ? { ifMatch: ifm } : {}) });
+      const r = await yankVersion(store, id, version, { yanked, ...(ifm ? { ifMatch: ifm } : {}), ...lock });
       audit(c, yanked ? 'yank' : 'unyank', target, { status: 200 });
       return c.json({ id, version, yanked, change: r.change, index: r.index }, 200, { ETag: r.etag });
     } catch (e) {
@@ -463,7 +481,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const q = c.req.query('minAgeMs');
     const minAgeMs = q === undefined ? undefined : Number(q);
     if (minAgeMs !== undefined && (!Number.isFinite(minAgeMs) || minAgeMs < 0)) throw new HttpError(400, 'INVALID', 'minAgeMs must be a number ≥ 0');
-    const r = await gc(store, { ...(minAgeMs !== undefined ? { minAgeMs } : {}), dryRun: c.req.query('dryRun') === 'true' });
+    const r = await gc(store, { ...(minAgeMs !== undefined ? { minAgeMs } : {}), dryRun: c.req.query('dryRun') === 'true', ...lock });
     audit(c, 'gc', 'registry', { status: 200, temp: r.temp.length, orphans: r.orphans.length, bytes: r.bytes });
     return c.json(r, 200);
   });
