@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publish } from '../../src/publish.js';
 import { startRegistryServer, type RunningRegistry } from '../../src/server/serve.js';
+import type { LockOptions } from '../../src/store.js';
 import { TokenStore } from '../../src/tokens.js';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -31,7 +32,7 @@ export interface Service extends RunningRegistry {
   tokens: { read: string; publish: string; admin: string };
 }
 
-export async function startService(root: string, opts: { maxBlobBytes?: number; uploadStallMs?: number; maxJsonBytes?: number } = {}): Promise<Service> {
+export async function startService(root: string, opts: { maxBlobBytes?: number; uploadStallMs?: number; maxJsonBytes?: number; lock?: LockOptions } = {}): Promise<Service> {
   const ts = new TokenStore(root);
   const tokens = {
     read: (await ts.create('reader', ['read'])).token,
