@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
- * `npm test`: every test, in order — type checks, type-level API tests, unit tests
- * (vitest), the build, the consumer app build, the browser tests (Playwright,
- * headless Chromium, with and without WebGPU), then the benchmark harness in smoke mode. Stops at the first failing step and
+ * `npm test`: every test, in order — type checks, the layer check (dependency-cruiser),
+ * type-level API tests, unit tests (vitest: the browser package's and the registry
+ * package's), the build of both packages, the package checks (packed, installed, bundled),
+ * the consumer app build, the browser tests (Playwright, headless Chromium, with and without
+ * WebGPU), then the benchmark harness in smoke mode. Stops at the first failing step and
  * ends with one summary line: `webinfer: N passed, M failed`.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,9 +12,13 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 
 const steps = [
   ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
+  // The layer rule (main thread and worker import only src/shared): dependency-cruiser, .dependency-cruiser.cjs.
+  ['layer check', 'npm', ['run', '--silent', 'check:layers']],
   ['type-level API tests', 'npm', ['run', '--silent', 'test:types']],
   ['unit tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=.tmp/reports/unit.json']],
   ['build', 'npm', ['run', '--silent', 'build']],
+  // Both packages as users get them: packed from a clean copy, installed into an empty folder (scripts/check-package.mjs).
+  ['package checks', 'npm', ['run', '--silent', 'check:package']],
   ['consumer app build', 'npm', ['run', '--silent', 'build:consumer']],
   ['browser tests', 'npx', ['playwright', 'test']],
   // The benchmark harness in smoke mode (few iterations): proves every workload still runs; its numbers are not meaningful.
@@ -25,10 +31,25 @@ rmSync('bench/results/smoke.json', { force: true });
 const t0 = Date.now();
 let failedStep;
 let typeCounts = { passed: 0, failed: 0 };
+/** Steps whose output is counted line by line (`ok …` / `FAIL …`), or as one test when they print no such lines. */
+const counted = { passed: 0, failed: 0 };
+const LINE_COUNTED = new Set(['layer check', 'package checks']);
 for (const [name, cmd, args] of steps) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
   const started = Date.now();
-  const r = spawnSync(cmd, args, { stdio: name === 'type-level API tests' ? ['inherit', 'pipe', 'inherit'] : 'inherit', env: process.env });
+  const piped = name === 'type-level API tests' || LINE_COUNTED.has(name);
+  const r = spawnSync(cmd, args, { stdio: piped ? ['inherit', 'pipe', 'inherit'] : 'inherit', env: process.env });
+  if (LINE_COUNTED.has(name) && r.stdout) {
+    const out = r.stdout.toString();
+    process.stdout.write(out);
+    const ok = (out.match(/^ok {3}/gm) ?? []).length;
+    const bad = (out.match(/^FAIL /gm) ?? []).length;
+    if (ok + bad === 0) r.status === 0 ? counted.passed++ : counted.failed++;
+    else {
+      counted.passed += ok;
+      counted.failed += bad;
+    }
+  }
   if (name === 'type-level API tests' && r.stdout) {
     const out = r.stdout.toString();
     process.stdout.write(out);
@@ -43,8 +64,8 @@ for (const [name, cmd, args] of steps) {
 }
 
 function counts() {
-  let passed = typeCounts.passed;
-  let failed = typeCounts.failed;
+  let passed = typeCounts.passed + counted.passed;
+  let failed = typeCounts.failed + counted.failed;
   if (existsSync('.tmp/reports/unit.json')) {
     const u = JSON.parse(readFileSync('.tmp/reports/unit.json', 'utf8'));
     passed += u.numPassedTests ?? 0;

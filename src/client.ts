@@ -1,10 +1,13 @@
 import * as Comlink from 'comlink';
 import { InvalidInputError } from './shared/errors/invalid-input.js';
 import { ModelDisposedError } from './shared/errors/model-disposed.js';
+import { TaskMismatchError } from './shared/errors/task-mismatch.js';
+import { BACKEND_PREFERENCES, DTYPE_PREFERENCES, isOneOf, TASKS } from './shared/lists.js';
 import { parseRef } from './shared/registry/refs.js';
-import { Classifier } from './handles/classifier.js';
-import { TextGenerator } from './handles/text-generator.js';
+import { SharedWork } from './shared/shared-work.js';
+import type { Classifier } from './handles/classifier.js';
 import type { ModelContext } from './handles/context.js';
+import { HANDLES } from './handles/index.js';
 import { newCallId, WorkerHost } from './worker-host.js';
 import type { AnyModel, BackendInfo, BatchStats, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
 import type { InitRequest } from './shared/wire.js';
@@ -92,8 +95,6 @@ function maxBatchOf(batching: ClientOptions['batching']): number {
   return max;
 }
 
-const BACKENDS = new Set(['auto', 'webgpu', 'wasm', 'cpu']);
-const DTYPES = new Set(['auto', 'float32', 'float16', 'uint8']);
 
 /**
  * Creates a client. Nothing starts until the first call (or `ready()`).
@@ -107,7 +108,7 @@ export function createClient(options: ClientOptions): WebInferClient {
   if (typeof options !== 'object' || options === null) throw new InvalidInputError('createClient() needs an options object', { reason: 'missing-options', field: 'options' });
   const registry = absoluteRegistry(options.registry);
   const backend = options.backend ?? 'auto';
-  if (!BACKENDS.has(backend)) throw new InvalidInputError(`backend must be auto, webgpu, wasm or cpu, got "${String(backend)}"`, { reason: 'bad-option', field: 'backend' });
+  if (!isOneOf(BACKEND_PREFERENCES, backend)) throw new InvalidInputError(`backend must be ${BACKEND_PREFERENCES.join(', ')}; got "${String(backend)}"`, { reason: 'bad-option', field: 'backend' });
   const init: InitRequest = {
     registry,
     backend,
@@ -127,7 +128,8 @@ export function createClient(options: ClientOptions): WebInferClient {
     unresponsiveTimeoutMs: positive('unresponsiveTimeoutMs', options.unresponsiveTimeoutMs, 30_000),
   });
   const handles = new Map<number, AnyModel>();
-  const shared = new Map<string, Promise<AnyModel>>();
+  /** `client.classify(ref, …)`: one load per reference, shared by every caller, each with its own signal. */
+  const shared = new SharedWork<string, Classifier>({ keep: true });
   let nextHandle = 1;
   const ctx: ModelContext = {
     host,
@@ -141,14 +143,14 @@ export function createClient(options: ClientOptions): WebInferClient {
   async function load(ref: string, opts: LoadOptions & { readonly task?: TaskName } = {}): Promise<AnyModel> {
     if (host.disposed) throw new ModelDisposedError('the webinfer client was disposed', { model: String(ref) });
     parseRef(ref); // bad references fail here, before any work
-    if (opts.task !== undefined && opts.task !== 'image-classification' && opts.task !== 'text-generation') {
-      throw new InvalidInputError(`unknown task "${String(opts.task)}"`, { reason: 'bad-option', field: 'task' });
+    if (opts.task !== undefined && !isOneOf(TASKS, opts.task)) {
+      throw new InvalidInputError(`unknown task "${String(opts.task)}" (tasks: ${TASKS.join(', ')})`, { reason: 'bad-option', field: 'task' });
     }
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') {
       throw new InvalidInputError('onProgress must be a function', { reason: 'bad-option', field: 'onProgress' });
     }
-    if (opts.dtype !== undefined && !DTYPES.has(opts.dtype)) {
-      throw new InvalidInputError(`dtype must be auto, float32, float16 or uint8, got "${String(opts.dtype)}"`, { reason: 'bad-option', field: 'dtype' });
+    if (opts.dtype !== undefined && !isOneOf(DTYPE_PREFERENCES, opts.dtype)) {
+      throw new InvalidInputError(`dtype must be ${DTYPE_PREFERENCES.join(', ')}; got "${String(opts.dtype)}"`, { reason: 'bad-option', field: 'dtype' });
     }
     const handle = nextHandle++;
     const callId = newCallId();
@@ -160,7 +162,8 @@ export function createClient(options: ClientOptions): WebInferClient {
       }),
       { signal: opts.signal, timeoutMs: opts.timeoutMs, callId, operation: 'load' },
     );
-    const model = info.task === 'text-generation' ? new TextGenerator(ctx, handle, info, generation) : new Classifier(ctx, handle, info, generation);
+    const Handle = HANDLES[info.task];
+    const model = new Handle(ctx, handle, info, generation);
     handles.set(handle, model);
     return model;
   }
@@ -173,13 +176,18 @@ export function createClient(options: ClientOptions): WebInferClient {
     ready: (o) => host.ready(o?.signal),
     load: load as WebInferClient['load'],
     async classify(ref, image, opts = {}) {
-      let p = shared.get(ref);
-      if (!p) {
-        p = load(ref, { task: 'image-classification', ...(opts.onProgress ? { onProgress: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-        shared.set(ref, p);
-        p.catch(() => shared.delete(ref));
-      }
-      const model = (await p) as Classifier;
+      // One load per reference, shared: a caller's signal aborts only its own wait (the load
+      // stops when every caller waiting for it gave up).
+      const model = await shared.join(
+        ref,
+        async (signal) => {
+          const m = await load(ref, { task: 'image-classification', signal, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+          if (m.task !== 'image-classification') throw new TaskMismatchError(`"${ref}" is a ${m.task} model`, { model: m.id, expected: 'image-classification', actual: m.task });
+          return m;
+        },
+        opts.signal,
+        'load',
+      );
       return model.classify(image, opts);
     },
     memory: () => host.call((r) => r.memory(), { operation: 'memory', timeoutMs: 10_000 }),

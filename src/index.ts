@@ -16,6 +16,7 @@ export { Classifier } from './handles/classifier.js';
 export { TextGenerator } from './handles/text-generator.js';
 export type {
   AdapterInfo,
+  BackendFallback,
   AnyModel,
   BackendInfo,
   BackendName,

@@ -1,15 +1,33 @@
 /**
- * Public types of webinfer's main-thread API.
+ * Public types of webinfer's main-thread API: the options of each call (here), the results
+ * and names shared with the worker (`shared/types.ts`, `shared/lists.ts`), and the handles by
+ * task (derived from the handle table, `handles/index.ts`).
  */
-import type { AdapterInfo, BackendInfo, BackendName, BatchStats, BackendPreference, Dtype, DtypePreference, FinishReason, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from './shared/wire.js';
-import type { ImageInput } from './image/to-wire.js';
-import type { RawPixels } from './shared/image-limits.js';
+import type { BackendPreference, DtypePreference, TaskName } from './shared/lists.js';
+import type { LoadProgress, WasmPaths } from './shared/types.js';
+import type { ModelsByTask } from './handles/index.js';
 
-export type { Dtype, DtypePreference };
+export type { ImageInput } from './image/to-wire.js';
+export type { RawPixels } from './shared/image-limits.js';
 export type { GenerateOptions } from './handles/generate-options.js';
+export type { ClassifyOptions } from './handles/classifier.js';
 export type { GenerationStream } from './handles/text-generator.js';
-export type { FinishReason, GenerateChunk, GenerateResult };
-export type { AdapterInfo, BackendInfo, BackendName, BatchStats, BackendPreference, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths, ImageInput, RawPixels };
+export type { BackendName, BackendPreference, Dtype, DtypePreference, TaskName } from './shared/lists.js';
+export type {
+  AdapterInfo,
+  BackendFallback,
+  BackendInfo,
+  BatchStats,
+  FinishReason,
+  GenerateChunk,
+  GenerateResult,
+  LoadProgress,
+  MemoryInfo,
+  ModelInfo,
+  Prediction,
+  WasmPaths,
+} from './shared/types.js';
+export type { ModelsByTask };
 
 /** Options of {@link createClient}. Only `registry` is required. */
 export interface ClientOptions {
@@ -55,12 +73,7 @@ export interface BatchingOptions {
   readonly maxBatch?: number;
 }
 
-/** Tasks and the model handle each one gives. */
-export interface ModelsByTask {
-  'image-classification': import('./handles/classifier.js').Classifier;
-  'text-generation': import('./handles/text-generator.js').TextGenerator;
-}
-export type TaskName = keyof ModelsByTask;
+/** Any model handle. */
 export type AnyModel = ModelsByTask[TaskName];
 
 /** Options of `client.load()`. */
@@ -78,15 +91,4 @@ export interface LoadOptions {
    * InvalidInputError (`reason: 'dtype-unavailable'`). `model.info.dtype` says what was loaded.
    */
   readonly dtype?: DtypePreference;
-}
-
-/** Options of `classify()`. */
-export interface ClassifyOptions {
-  /** How many predictions to return, best first. Default 5 (at most the number of labels). */
-  readonly topK?: number;
-  readonly signal?: AbortSignal;
-  /** Time limit of this call. Default: the client's `callTimeoutMs`. */
-  readonly timeoutMs?: number;
-  /** Hand over your pixel buffer or ImageBitmap instead of a copy of it (zero-copy; yours becomes detached). Default false. */
-  readonly transfer?: boolean;
 }

@@ -6,12 +6,14 @@
  * - every call can carry an AbortSignal and a time limit.
  */
 import * as Comlink from 'comlink';
-import { AbortError } from './shared/errors/abort.js';
+import { abortError, onAbort, throwIfAborted } from './shared/abort.js';
+import { WebInferError } from './shared/errors/base.js';
 import { ModelDisposedError } from './shared/errors/model-disposed.js';
 import { TimeoutError } from './shared/errors/timeout.js';
 import { WorkerCrashedError } from './shared/errors/worker-crashed.js';
 import { deserializeError, isSerializedError } from './shared/errors/serialize.js';
-import type { BackendInfo, InitRequest, WorkerApi } from './shared/wire.js';
+import type { BackendInfo } from './shared/types.js';
+import type { CallRequest, CallResponse, ChunkSink, InitRequest, OpName, WorkerApi } from './shared/wire.js';
 
 export interface HostOptions {
   readonly init: InitRequest;
@@ -44,6 +46,23 @@ let nextCallId = 1;
 /** A fresh id for a worker call. */
 export function newCallId(): number {
   return nextCallId++;
+}
+
+/**
+ * Runs calls of one operation in the worker and answers with its typed outcomes.
+ *
+ * comlink's `Remote<T>` erases the type parameters of generic methods, so `remote.call`
+ * answers `CallResponse` for every operation; the answer's `op` is checked against the
+ * request's here, and its type restored to `CallResponse<K>` (the one cast of the boundary).
+ *
+ * @example
+ * const res = await callOp(remote, { op: 'image-classification.classify', handle, items: [{ callId, input: { image, topK: 3 } }], more: false });
+ * res.outcomes[0]; // { ok: true, value: [{ label: 'Sneaker', index: 7, score: 0.93 }, …] }
+ */
+export async function callOp<K extends OpName>(remote: Comlink.Remote<WorkerApi>, req: CallRequest<K>, sink?: ChunkSink<K>): Promise<CallResponse<K>> {
+  const res = await remote.call(req, sink ? Comlink.proxy(sink) : undefined);
+  if (res.op !== req.op) throw new WebInferError(`the worker answered ${res.op} to a ${req.op} request`);
+  return res as CallResponse<K>;
 }
 
 /** Turns what the worker threw back into our own error classes. */
@@ -93,7 +112,11 @@ export class WorkerHost {
     const remote = Comlink.wrap<WorkerApi>(worker);
     // Assigned just below; the callbacks that read it run later.
     let live!: Live;
-    const ready = Promise.race([remote.init(this.options.init), crashed]).then(
+    // The worker pushes every later change of backend (a fallback after a lost device).
+    const onBackend = Comlink.proxy((info: BackendInfo) => {
+      if (this.#live === live) this.#backend = info;
+    });
+    const ready = Promise.race([remote.init(this.options.init, onBackend), crashed]).then(
       (info) => {
         this.#backend = info;
         return info;
@@ -138,20 +161,13 @@ export class WorkerHost {
     return this.call((_remote, info) => Promise.resolve(info), { operation: 'init', signal });
   }
 
-  /** Refreshes the backend info (it changes after a fallback). */
-  async refreshBackend(): Promise<BackendInfo> {
-    const info = await this.call((r) => r.backend(), { operation: 'backend' });
-    this.#backend = info;
-    return info;
-  }
-
   /**
    * Runs `fn` against the worker. Settles no later than: the worker's answer, a crash
    * of that worker, the caller's signal, or `timeoutMs`.
    */
   async call<T>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo, generation: number) => Promise<T>, opts: CallOptions): Promise<T> {
     const { signal } = opts;
-    if (signal?.aborted) throw new AbortError(`${opts.operation} aborted`, { operation: opts.operation }, { cause: signal.reason });
+    throwIfAborted(signal, opts.operation);
     const live = this.#start();
     this.#enter(live);
     const cleanups: (() => void)[] = [];
@@ -160,12 +176,12 @@ export class WorkerHost {
       if (signal) {
         guards.push(
           new Promise<never>((_, reject) => {
-            const onAbort = (): void => {
-              if (opts.callId !== undefined) void live.remote.abort(opts.callId).catch(() => undefined);
-              reject(new AbortError(`${opts.operation} aborted`, { operation: opts.operation }, { cause: signal.reason }));
-            };
-            signal.addEventListener('abort', onAbort, { once: true });
-            cleanups.push(() => signal.removeEventListener('abort', onAbort));
+            cleanups.push(
+              onAbort(signal, () => {
+                if (opts.callId !== undefined) void live.remote.abort(opts.callId).catch(() => undefined);
+                reject(abortError(signal, opts.operation));
+              }),
+            );
           }),
         );
       }

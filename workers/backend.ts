@@ -13,7 +13,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { getThreadsCount, setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { BackendUnavailableError } from '../src/shared/errors/backend-unavailable.js';
-import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, WasmPaths } from '../src/shared/wire.js';
+import type { AdapterInfo, BackendInfo, BackendName, BackendPreference, WasmPaths } from '../src/shared/types.js';
 
 export interface SelectOptions {
   readonly preference: BackendPreference;

@@ -15,7 +15,7 @@
  */
 import { InvalidInputError } from '../src/shared/errors/invalid-input.js';
 import type { Manifest } from '../src/shared/registry/schema.js';
-import type { BackendName, Dtype, DtypePreference } from '../src/shared/wire.js';
+import type { BackendName, Dtype, DtypePreference } from '../src/shared/types.js';
 
 export function chooseDtype(manifest: Manifest, wanted: DtypePreference, backend: BackendName): { dtype: Dtype; reason: string } {
   const has = (d: Dtype): boolean => manifest.variants[d] !== undefined;

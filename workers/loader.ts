@@ -16,8 +16,9 @@ import { RegistryUnavailableError } from '../src/shared/errors/registry-unavaila
 import { formatRef, parseRef, paths, registryUrl, resolveVersion } from '../src/shared/registry/refs.js';
 import { check, Manifest, manifestProblems, ModelIndex, type Dtype, type FileEntry } from '../src/shared/registry/schema.js';
 import { sha256Hex } from './hash.js';
-import { abortError, fetchBytes, NotFound, notFoundAsModel, type NetOptions } from './net.js';
-import type { LoadProgress } from '../src/shared/wire.js';
+import { abortError, throwIfAborted } from '../src/shared/abort.js';
+import { fetchBytes, NotFound, notFoundAsModel, type NetOptions } from './net.js';
+import type { LoadProgress } from '../src/shared/types.js';
 import type { ModelStore } from './store.js';
 
 export interface LoadedFiles {
@@ -137,7 +138,7 @@ export class Loader {
     const files = new Map<string, Uint8Array>();
     // Sequential: one file at a time keeps progress honest and memory bounded.
     for (const f of variant.files) {
-      if (signal.aborted) throw abortError(signal);
+      throwIfAborted(signal, 'load');
       // A download of this blob already under way (another load) is joined, not raced against the cache.
       let bytes = this.#inflight.has(f.sha256) ? undefined : await this.store.getBlob(f.sha256, f.size);
       if (bytes) {
@@ -211,7 +212,7 @@ export class Loader {
       const onAbort = (): void => {
         leave();
         if (--e.waiters === 0) e.controller.abort();
-        reject(abortError(signal));
+        reject(abortError(signal, 'load'));
       };
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });

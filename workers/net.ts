@@ -3,7 +3,7 @@
  * errors, 5xx and 429; a stall timeout per request; byte progress; the caller's
  * AbortSignal honoured at every step. Every failure becomes one of our errors.
  */
-import { AbortError } from '../src/shared/errors/abort.js';
+import { abortError } from '../src/shared/abort.js';
 import { ModelNotFoundError } from '../src/shared/errors/model-not-found.js';
 import { RegistryUnavailableError } from '../src/shared/errors/registry-unavailable.js';
 import { IntegrityError } from '../src/shared/errors/integrity.js';
@@ -23,23 +23,17 @@ export class NotFound extends Error {
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
+    if (signal.aborted) return reject(abortError(signal, 'load'));
     const t = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = (): void => {
       clearTimeout(t);
-      reject(abortError(signal));
+      reject(abortError(signal, 'load'));
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
-
-export function abortError(signal: AbortSignal, operation = 'load'): AbortError {
-  const r: unknown = signal.reason;
-  if (r instanceof AbortError) return r;
-  return new AbortError(`${operation} aborted`, { operation }, r !== undefined ? { cause: r } : undefined);
-}
 
 function isRetryableStatus(status: number): boolean {
   return status >= 500 || status === 429 || status === 408;
@@ -60,7 +54,7 @@ export async function fetchBytes(
   let lastError: unknown;
   let lastStatus: number | undefined;
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
-    if (signal.aborted) throw abortError(signal);
+    if (signal.aborted) throw abortError(signal, 'load');
     if (attempt > 0) await sleep(Math.min(4000, 150 * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5), signal);
     const stall = new AbortController();
     const both = AbortSignal.any([signal, stall.signal]);
@@ -89,7 +83,7 @@ export async function fetchBytes(
       }, expectedSize);
       return bytes;
     } catch (e) {
-      if (signal.aborted) throw abortError(signal);
+      if (signal.aborted) throw abortError(signal, 'load');
       if (e instanceof NotFound || e instanceof RegistryUnavailableError || e instanceof IntegrityError) throw e;
       lastError = stall.signal.aborted ? new Error(`no data for ${opts.timeoutMs} ms from ${url}`) : e;
     } finally {

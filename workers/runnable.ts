@@ -1,5 +1,6 @@
 /**
- * A loaded tfjs model behind one small interface, whatever its format.
+ * A loaded tfjs model (layers or graph format) behind one small interface: `run(input)`.
+ * Tasks that run a tensor model (image classification, and the tasks after it) build on it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
@@ -8,14 +9,11 @@ import { ManifestError } from '../src/shared/errors/manifest.js';
 import { fuseConvActivations } from './fuse-layers.js';
 import { verifiedIOHandler } from './io-handler.js';
 import type { LoadedFiles } from './loader.js';
-import { loadTextGeneration, type TextGenerationModel } from './tasks/text-generation.js';
 
 export interface Runnable {
   /** Runs the model on one input batch; the caller owns (and disposes) the result. */
   run(input: tf.Tensor): Promise<tf.Tensor>;
   dispose(): void;
-  /** Set for `gpt2-safetensors` models (task text-generation), whose `run` is not used. */
-  readonly textGeneration?: TextGenerationModel;
 }
 
 /** The first output of a model; any others are disposed. */
@@ -27,6 +25,7 @@ function firstOutput(y: tf.Tensor | tf.Tensor[], model: string): tf.Tensor {
   return first;
 }
 
+/** Loads a `tfjs-layers` or `tfjs-graph` model from its verified files. */
 export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
   const { manifest } = loaded;
   const handler = verifiedIOHandler(loaded);
@@ -62,14 +61,6 @@ export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
           return firstOutput(y, manifest.id);
         },
         dispose: () => model.dispose(),
-      };
-    }
-    case 'gpt2-safetensors': {
-      const lm = loadTextGeneration(loaded);
-      return {
-        run: () => Promise.reject(new ManifestError(`${manifest.id} is a text-generation model: use generate()`, { url: manifest.id, issues: ['not a tensor model'] })),
-        dispose: () => lm.dispose(),
-        textGeneration: lm,
       };
     }
     default:

@@ -9,7 +9,7 @@
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { WasmPaths } from '../src/shared/wire.js';
+import type { WasmPaths } from '../src/shared/types.js';
 
 export const DEFAULT_WASM_PATHS: WasmPaths = {
   'tfjs-backend-wasm.wasm': wasmPlain,

@@ -4,10 +4,9 @@
  * `maxBatch` items. The window is a single microtask, so a lone call waits for
  * nothing; with `maxBatch` 1 every call is sent at once, on its own.
  */
-import { WebInferError } from '../shared/errors/base.js';
+import { settle, type Outcome, type Waiter } from '../shared/settle.js';
 
-/** How one item of a batch ended. Errors stay as they came (the caller revives them). */
-export type Outcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown };
+export type { Outcome };
 
 export interface CoalescerOptions<I> {
   /** Largest number of items in one message; 1 turns coalescing off. */
@@ -16,10 +15,8 @@ export interface CoalescerOptions<I> {
   readonly cancelled?: (item: I) => unknown;
 }
 
-interface Entry<I, R> {
+interface Entry<I, R> extends Waiter<R> {
   readonly item: I;
-  readonly resolve: (value: R) => void;
-  readonly reject: (error: unknown) => void;
 }
 
 /**
@@ -31,14 +28,14 @@ interface Entry<I, R> {
  * await Promise.all([c.submit('a', 1), c.submit('a', 2)]); // [2, 4], sent as one call of send('a', [1, 2])
  */
 export class Coalescer<K, I, R> {
-  readonly #send: (key: K, items: I[]) => Promise<ReadonlyArray<Outcome<R>>>;
+  readonly #send: (key: K, items: I[]) => Promise<ReadonlyArray<Outcome<R> | undefined>>;
   readonly #options: CoalescerOptions<I>;
   #pending = new Map<K, Entry<I, R>[]>();
   #scheduled = false;
   /** Messages sent so far (for tests and debugging). */
   sent = 0;
 
-  constructor(send: (key: K, items: I[]) => Promise<ReadonlyArray<Outcome<R>>>, options: CoalescerOptions<I>) {
+  constructor(send: (key: K, items: I[]) => Promise<ReadonlyArray<Outcome<R> | undefined>>, options: CoalescerOptions<I>) {
     this.#send = send;
     this.#options = options;
   }
@@ -79,7 +76,7 @@ export class Coalescer<K, I, R> {
 
   #dispatch(key: K, entries: Entry<I, R>[]): void {
     this.sent++;
-    let request: Promise<ReadonlyArray<Outcome<R>>>;
+    let request: Promise<ReadonlyArray<Outcome<R> | undefined>>;
     try {
       request = this.#send(
         key,
@@ -89,14 +86,7 @@ export class Coalescer<K, I, R> {
       request = Promise.reject(e);
     }
     request.then(
-      (outcomes) => {
-        entries.forEach((entry, i) => {
-          const o = outcomes[i];
-          if (!o) entry.reject(new WebInferError(`batch answer has ${outcomes.length} outcomes for ${entries.length} items`));
-          else if (o.ok) entry.resolve(o.value);
-          else entry.reject(o.error);
-        });
-      },
+      (outcomes) => settle(entries, outcomes, 'the batch answer'),
       (error: unknown) => entries.forEach((entry) => entry.reject(error)),
     );
   }

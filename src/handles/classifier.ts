@@ -1,25 +1,32 @@
 import * as Comlink from 'comlink';
 import { Coalescer, type Outcome } from '../batching/coalesce.js';
-import { AbortError } from '../shared/errors/abort.js';
+import { abortError } from '../shared/abort.js';
 import { InvalidInputError } from '../shared/errors/invalid-input.js';
 import { checkTopK } from '../shared/image-limits.js';
 import { toWire } from '../image/to-wire.js';
-import { newCallId } from '../worker-host.js';
-import type { ClassifyOptions, ImageInput, Prediction } from '../types.js';
-import type { BackendName, ClassifyItem, ModelInfo, WorkerApi } from '../shared/wire.js';
+import { callOp, newCallId } from '../worker-host.js';
+import type { ImageInput } from '../image/to-wire.js';
+import type { ModelInfo, Prediction } from '../shared/types.js';
+import type { CallItem, WorkerApi } from '../shared/wire.js';
 import type { ModelContext } from './context.js';
 import { ModelHandle } from './handle.js';
 
-/** One call on its way to the worker. */
-interface Pending {
-  readonly item: ClassifyItem;
-  readonly transfer: Transferable[];
-  readonly signal: AbortSignal | undefined;
+/** Options of `classify()`. */
+export interface ClassifyOptions {
+  /** How many predictions to return, best first. Default 5 (at most the number of labels). */
+  readonly topK?: number;
+  readonly signal?: AbortSignal;
+  /** Time limit of this call. Default: the client's `callTimeoutMs`. */
+  readonly timeoutMs?: number;
+  /** Hand over your pixel buffer or ImageBitmap instead of a copy of it (zero-copy; yours becomes detached). Default false. */
+  readonly transfer?: boolean;
 }
 
-interface Answer {
-  readonly predictions: Prediction[];
-  readonly backend: BackendName;
+/** One call on its way to the worker. */
+interface Pending {
+  readonly item: CallItem<'image-classification.classify'>;
+  readonly transfer: Transferable[];
+  readonly signal: AbortSignal | undefined;
 }
 
 /**
@@ -36,9 +43,9 @@ interface Answer {
  * const many = await Promise.all(pictures.map((p) => model.classify(p, { topK: 1 }))); // one batch
  * await model.dispose();
  */
-export class Classifier extends ModelHandle {
+export class Classifier extends ModelHandle<'image-classification'> {
   readonly task = 'image-classification' as const;
-  readonly #batcher: Coalescer<Comlink.Remote<WorkerApi>, Pending, Answer>;
+  readonly #batcher: Coalescer<Comlink.Remote<WorkerApi>, Pending, Prediction[]>;
   /** classify messages sent to a worker and not answered yet. */
   readonly #inFlight = new WeakMap<Comlink.Remote<WorkerApi>, number>();
 
@@ -47,7 +54,7 @@ export class Classifier extends ModelHandle {
     super(ctx, handle, info, generation);
     this.#batcher = new Coalescer((remote, pending) => this.#send(remote, pending), {
       maxBatch: ctx.maxBatch,
-      cancelled: (p) => (p.signal?.aborted ? new AbortError('classify aborted', { operation: 'classify' }, { cause: p.signal.reason }) : undefined),
+      cancelled: (p) => (p.signal?.aborted ? abortError(p.signal, 'classify') : undefined),
     });
   }
 
@@ -69,16 +76,13 @@ export class Classifier extends ModelHandle {
     const topK = checkTopK(options.topK);
     const wire = await toWire(image, options.transfer === true);
     const callId = newCallId();
-    const pending: Pending = { item: { callId, image: wire.image, topK }, transfer: wire.transfer, signal: options.signal };
-    const result = await this.call((remote) => this.#batcher.submit(remote, pending), {
+    const pending: Pending = { item: { callId, input: { image: wire.image, topK } }, transfer: wire.transfer, signal: options.signal };
+    return this.call((remote) => this.#batcher.submit(remote, pending), {
       signal: options.signal,
       timeoutMs: options.timeoutMs ?? this.context.callTimeoutMs,
       callId,
       operation: 'classify',
     });
-    const host = this.context.host;
-    if (result.backend !== host.backend?.name) await host.refreshBackend();
-    return result.predictions;
   }
 
   /**
@@ -86,8 +90,8 @@ export class Classifier extends ModelHandle {
    * over (`transfer: true`) by two calls of one message would make the whole message fail
    * to post: the second such call fails alone instead.
    */
-  async #send(remote: Comlink.Remote<WorkerApi>, pending: Pending[]): Promise<Outcome<Answer>[]> {
-    const outcomes: (Outcome<Answer> | undefined)[] = new Array(pending.length);
+  async #send(remote: Comlink.Remote<WorkerApi>, pending: Pending[]): Promise<(Outcome<Prediction[]> | undefined)[]> {
+    const outcomes: (Outcome<Prediction[]> | undefined)[] = new Array(pending.length);
     let sent = pending;
     let transfer = pending.length === 1 ? (pending[0] as Pending).transfer : [];
     if (pending.length > 1) {
@@ -106,17 +110,17 @@ export class Classifier extends ModelHandle {
       // Counted per worker: the messages a crashed worker never answers do not count in its successor.
       const inFlight = this.#inFlight.get(remote) ?? 0;
       this.#inFlight.set(remote, inFlight + 1);
-      const res = await remote
-        .classify(Comlink.transfer({ handle: this.handle, items: sent.map((p) => p.item), more: inFlight > 0 }, transfer))
-        .finally(() => this.#inFlight.set(remote, (this.#inFlight.get(remote) ?? 1) - 1));
+      const res = await callOp(remote, Comlink.transfer({ op: 'image-classification.classify' as const, handle: this.handle, items: sent.map((p) => p.item), more: inFlight > 0 }, transfer)).finally(() =>
+        this.#inFlight.set(remote, (this.#inFlight.get(remote) ?? 1) - 1),
+      );
       let next = 0;
       for (let i = 0; i < pending.length; i++) {
         if (outcomes[i]) continue;
         const o = res.outcomes[next++];
-        if (o) outcomes[i] = o.ok ? { ok: true, value: { predictions: o.value, backend: res.backend } } : o;
+        if (o) outcomes[i] = o;
       }
     }
     // A hole (an answer short of outcomes) is rejected by the Coalescer.
-    return outcomes as Outcome<Answer>[];
+    return outcomes;
   }
 }

@@ -1,15 +1,19 @@
 import type * as Comlink from 'comlink';
 import { ModelDisposedError } from '../shared/errors/model-disposed.js';
 import { newCallId, type CallOptions } from '../worker-host.js';
-import type { BackendInfo, ModelInfo, WorkerApi } from '../shared/wire.js';
+import type { TaskName } from '../shared/lists.js';
+import type { BackendInfo, ModelInfo } from '../shared/types.js';
+import type { WorkerApi } from '../shared/wire.js';
 import type { ModelContext } from './context.js';
 
 /**
  * What every model handle shares: its worker-side handle, reloading after a worker
- * crash, and dispose(). One subclass per task (Classifier, TextGenerator).
+ * crash, and dispose(). One subclass per task, registered in the handle table
+ * (`./index.ts`): Classifier, TextGenerator.
  */
-export abstract class ModelHandle {
-  abstract readonly task: ModelInfo['task'];
+export abstract class ModelHandle<T extends TaskName = TaskName> {
+  /** The task of this model (and of this handle's methods). */
+  abstract readonly task: T;
   /** What the worker reported when the model was loaded. */
   readonly info: ModelInfo;
   readonly #ctx: ModelContext;
@@ -54,7 +58,7 @@ export abstract class ModelHandle {
    * @internal Runs `fn` in the worker that holds this model. If the worker was replaced
    * (crash), this exact version and weights variant are loaded there again first, from the cache.
    */
-  protected call<T>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo) => Promise<T>, opts: CallOptions): Promise<T> {
+  protected call<R>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo) => Promise<R>, opts: CallOptions): Promise<R> {
     return this.#ctx.host.call(async (remote, backend, generation) => {
       if (generation !== this.#generation) await this.#reloadIn(remote, generation);
       return fn(remote, backend);

@@ -1,7 +1,8 @@
-import * as Comlink from 'comlink';
+import { onAbort } from '../shared/abort.js';
+import { WebInferError } from '../shared/errors/base.js';
 import { InvalidInputError } from '../shared/errors/invalid-input.js';
-import { newCallId } from '../worker-host.js';
-import type { GenerateChunk, GenerateResult } from '../shared/wire.js';
+import type { GenerateChunk, GenerateResult } from '../shared/types.js';
+import { callOp, newCallId } from '../worker-host.js';
 import { ModelHandle } from './handle.js';
 import { checkGenerateOptions, type GenerateOptions } from './generate-options.js';
 
@@ -28,7 +29,7 @@ export interface GenerationStream extends AsyncIterable<GenerateChunk> {
  * }
  * const { text, finishReason } = await lm.generateText('Q: Why?\nA:', { temperature: 0, stop: ['\n'] }); // finishReason: 'stop'
  */
-export class TextGenerator extends ModelHandle {
+export class TextGenerator extends ModelHandle<'text-generation'> {
   readonly task = 'text-generation' as const;
 
   /**
@@ -89,29 +90,38 @@ export class TextGenerator extends ModelHandle {
     const wire = checkGenerateOptions(options);
     const callId = newCallId();
     const signals = [options.signal, local].filter((s): s is AbortSignal => s !== undefined);
-    const sink = Comlink.proxy((chunks: GenerateChunk[]) => onChunks(chunks));
     let remoteAbort: (() => void) | undefined;
-    const onAbort = (): void => remoteAbort?.();
-    signals.forEach((s) => s.addEventListener('abort', onAbort, { once: true }));
+    const stops = signals.map((s) => onAbort(s, () => remoteAbort?.()));
     try {
       // The caller's signal is not given to host.call: an abort ends the generation in the
       // worker within one token, which then resolves with finishReason 'abort' and the text so far.
       return await this.call(
         async (remote) => {
           remoteAbort = () => void remote.abort(callId).catch(() => undefined);
-          const p = remote.generate({ callId, handle: this.handle, prompt, options: wire }, sink);
+          const p = callOp(remote, { op: 'text-generation.generate', handle: this.handle, items: [{ callId, input: { prompt, options: wire } }], more: false }, onChunks);
           if (signals.some((s) => s.aborted)) remoteAbort();
-          return p;
+          return firstValue(await p);
         },
         { timeoutMs: options.timeoutMs, callId, operation: 'generate' },
       );
     } finally {
-      signals.forEach((s) => s.removeEventListener('abort', onAbort));
+      stops.forEach((stop) => stop());
     }
   }
 
   /** @internal Test hook (needs `debug: true`): first-step logits of token ids. */
   debugLogits(ids: number[]): Promise<Float32Array> {
-    return this.context.host.call((remote) => remote.debugLogits(this.handle, ids), { operation: 'debug', timeoutMs: 60_000 });
+    return this.call(
+      async (remote) => firstValue(await callOp(remote, { op: 'text-generation.logits', handle: this.handle, items: [{ callId: newCallId(), input: { ids } }], more: false })),
+      { operation: 'debug', timeoutMs: 60_000 },
+    );
   }
+}
+
+/** The one outcome of a one-call message: its value, or its error thrown (and revived as ours by the host). */
+function firstValue<R>(res: { readonly outcomes: readonly ({ readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: unknown })[] }): R {
+  const o = res.outcomes[0];
+  if (!o) throw new WebInferError('the worker answered no outcome');
+  if (!o.ok) throw o.error;
+  return o.value;
 }

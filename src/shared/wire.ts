@@ -1,121 +1,17 @@
 /**
- * The worker protocol: every type that crosses the main-thread ↔ worker
- * boundary, and nothing else. The main thread imports these as types only, so
- * no worker code (and no tfjs) reaches the main-thread bundle.
+ * The worker protocol: every message that crosses the main-thread ↔ worker boundary, and
+ * nothing else. Both sides import these as types only, so no worker code (and no tfjs)
+ * reaches the main-thread bundle.
  *
- * Transport is comlink; errors cross as `SerializedError` (see
- * `src/errors/serialize.ts`) and are rebuilt as our own classes.
+ * Transport is comlink. Errors cross as `SerializedError` (see `errors/serialize.ts`) and are
+ * rebuilt as our own classes. Task calls go through ONE method, `call`, whose requests and
+ * answers are typed by the operation table {@link Ops}: a task's row there (its name and the
+ * input and output of each of its operations) is all the protocol knows of it.
  */
 import type { SerializedError } from './errors/serialize.js';
-
-/** Backends webinfer can run on. */
-export type BackendName = 'webgpu' | 'wasm' | 'cpu';
-/** What the caller asks for. */
-export type BackendPreference = 'auto' | BackendName;
-
-/** Adapter facts reported for WebGPU. */
-export interface AdapterInfo {
-  readonly vendor: string;
-  readonly architecture: string;
-  readonly device: string;
-  readonly description: string;
-  /** True for software/fallback adapters (e.g. SwiftShader). */
-  readonly isFallback: boolean;
-}
-
-/** The backend the worker runs on, why, and why the others were not chosen. */
-export interface BackendInfo {
-  readonly name: BackendName;
-  readonly reason: string;
-  /** WASM only: SIMD in use. */
-  readonly simd: boolean;
-  /** WASM only: multi-threaded (needs a cross-origin isolated page). */
-  readonly threads: boolean;
-  /** Number of WASM threads (1 when single-threaded or not WASM). */
-  readonly threadCount: number;
-  readonly crossOriginIsolated: boolean;
-  readonly adapter?: AdapterInfo;
-  readonly rejected: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>;
-  /** The self-test run after start-up: its time and largest absolute error against the expected numbers. */
-  readonly selfTest: { readonly ms: number; readonly maxError: number };
-  /** Backend switches during the session (e.g. WebGPU device lost → WASM). */
-  readonly fallbacks: ReadonlyArray<{ readonly from: BackendName; readonly to: BackendName; readonly reason: string }>;
-}
-
-/** Where the WASM binaries are; resolved on the main thread side or by the bundler. */
-export interface WasmPaths {
-  readonly 'tfjs-backend-wasm.wasm': string;
-  readonly 'tfjs-backend-wasm-simd.wasm': string;
-  readonly 'tfjs-backend-wasm-threaded-simd.wasm': string;
-}
-
-export interface InitRequest {
-  readonly registry: string;
-  readonly backend: BackendPreference;
-  /** Allow a software WebGPU adapter in `auto` (default false: WASM is faster). */
-  readonly allowSoftwareWebGPU: boolean;
-  /** WASM thread count (0 = tfjs default: number of cores). */
-  readonly wasmThreads: number;
-  readonly wasmPaths?: Partial<WasmPaths>;
-  readonly token?: string;
-  readonly cacheName: string;
-  /** Retries of a failed request (network error, 5xx, 429). */
-  readonly retries: number;
-  /** Stall limit of one request: no byte for this long aborts and retries it. */
-  readonly requestTimeoutMs: number;
-  /** Largest batch of classify calls run as one model run; 1 = no batching (each call runs alone, at once). */
-  readonly maxBatch: number;
-  readonly debug: boolean;
-}
-
-/** Download progress of one load. `total` is known up front from the manifest. */
-export interface LoadProgress {
-  readonly loaded: number;
-  readonly total: number;
-  /** The file being fetched, as named in the manifest (or '' between files). */
-  readonly file: string;
-  /** Where the bytes came from. */
-  readonly source: 'network' | 'cache';
-}
-
-export interface LoadRequest {
-  readonly callId: number;
-  readonly handle: number;
-  readonly ref: string;
-  /** The task the caller expects, if any. */
-  readonly task?: 'image-classification' | 'text-generation';
-  /** Which weights variant to load; default `auto` (see `workers/dtype.ts`). */
-  readonly dtype?: DtypePreference;
-}
-
-/** Numeric variants of a model's weights (tfjs dequantizes them to float32 on load). */
-export type Dtype = 'float32' | 'float16' | 'uint8';
-/** What the caller asks for: a variant, or `auto`. */
-export type DtypePreference = 'auto' | Dtype;
-
-/** What the worker knows about a loaded model. */
-export interface ModelInfo {
-  readonly id: string;
-  readonly version: string;
-  readonly task: 'image-classification' | 'text-generation';
-  readonly format: string;
-  readonly labels: readonly string[];
-  readonly description?: string;
-  readonly license?: string;
-  readonly dtype: 'float32' | 'float16' | 'uint8';
-  /** Why that variant was loaded. */
-  readonly dtypeReason?: string;
-  /** Total bytes of the model's files. */
-  readonly bytes: number;
-  /** Bytes that came from the network in this load (0 on a warm cache). */
-  readonly downloadedBytes: number;
-  /** True when the registry was unreachable and a cached manifest was used. */
-  readonly offline: boolean;
-  /** True when the files were stored in the browser cache. */
-  readonly cached: boolean;
-  readonly warnings: readonly string[];
-  readonly backend: BackendName;
-}
+import type { BackendPreference, DtypePreference, TaskName } from './lists.js';
+import type { Outcome } from './settle.js';
+import type { BackendInfo, BatchStats, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from './types.js';
 
 /** Pixels as they cross to the worker. Buffers and bitmaps are transferred, not copied. */
 export type WireImage =
@@ -123,59 +19,7 @@ export type WireImage =
   | { readonly kind: 'bitmap'; readonly bitmap: ImageBitmap }
   | { readonly kind: 'blob'; readonly blob: Blob };
 
-/** One classify() call. */
-export interface ClassifyItem {
-  readonly callId: number;
-  readonly image: WireImage;
-  readonly topK: number;
-}
-
-/** One or more classify() calls on one model, coalesced into one message (micro-batching). */
-export interface ClassifyRequest {
-  readonly handle: number;
-  readonly items: readonly ClassifyItem[];
-  /** The sender had other classify messages for this model in flight: more calls may be on their way. */
-  readonly more: boolean;
-}
-
-/** One class and its probability. */
-export interface Prediction {
-  readonly label: string;
-  readonly index: number;
-  readonly score: number;
-}
-
-/** How one item of a ClassifyRequest ended: each call succeeds or fails on its own. */
-export type ClassifyOutcome = { readonly ok: true; readonly value: Prediction[] } | { readonly ok: false; readonly error: SerializedError };
-
-export interface ClassifyResult {
-  /** One per item, in the request's order. */
-  readonly outcomes: ClassifyOutcome[];
-  /** The backend that ran the calls (it differs from the one at init after a fallback). */
-  readonly backend: BackendName;
-}
-
-/** Micro-batching counters of the worker since it started (test hook, `debug` only). */
-export interface BatchStats {
-  /** classify messages received (each carries one or more calls). */
-  readonly messages: number;
-  /** Model runs. */
-  readonly batches: number;
-  /** Images run (the sum of the batch sizes). */
-  readonly images: number;
-  /** Largest batch run. */
-  readonly largest: number;
-  /** Batch size → number of runs of that size. */
-  readonly sizes: Readonly<Record<number, number>>;
-}
-
-export interface MemoryInfo {
-  readonly numTensors: number;
-  readonly numBytes: number;
-  readonly models: number;
-}
-
-/** Options of one generation, checked and completed on the main thread (see `src/models/generate-options.ts`). */
+/** Options of one generation, checked and completed on the main thread (see `src/handles/generate-options.ts`). */
 export interface GenerateOptionsWire {
   readonly maxTokens: number;
   /** 0 = greedy. */
@@ -196,53 +40,114 @@ export interface GenerateOptionsWire {
   readonly flushMs: number;
 }
 
-export interface GenerateRequest {
-  readonly callId: number;
-  readonly handle: number;
+/** Input of one `classify()` call. */
+export interface ClassifyInput {
+  readonly image: WireImage;
+  readonly topK: number;
+}
+
+/** Input of one `generate()` call. */
+export interface GenerateInput {
   readonly prompt: string;
   readonly options: GenerateOptionsWire;
 }
 
-/** One generated token and the text it released (may be '' while a UTF-8 character or a possible stop sequence is incomplete). */
-export interface GenerateChunk {
-  readonly text: string;
-  readonly tokenId: number;
+/**
+ * The operation table: one entry per operation of every task, named `task.operation`,
+ * with the task it belongs to, the input of one call, what one call answers, and (for
+ * streaming operations) the chunks it streams. Adding a task adds its name to `TASKS`
+ * (`lists.ts`) and its operations here.
+ */
+export interface Ops {
+  /** Micro-batched: concurrent calls on one model run as one batch. */
+  'image-classification.classify': { readonly task: 'image-classification'; readonly input: ClassifyInput; readonly output: Prediction[]; readonly chunk: never };
+  /** One generation at a time per model (FIFO), streaming chunks. */
+  'text-generation.generate': { readonly task: 'text-generation'; readonly input: GenerateInput; readonly output: GenerateResult; readonly chunk: GenerateChunk };
+  /** Test hook (`debug` only): first-step logits of token ids (parity tests). */
+  'text-generation.logits': { readonly task: 'text-generation'; readonly input: { readonly ids: readonly number[] }; readonly output: Float32Array; readonly chunk: never };
+}
+/** An operation name, `task.operation`. */
+export type OpName = keyof Ops;
+/** The operations of one task. */
+export type OpsOf<T extends TaskName> = { [K in OpName]: Ops[K]['task'] extends T ? K : never }[OpName];
+
+/** One call of an operation. */
+export interface CallItem<K extends OpName = OpName> {
+  /** The id the main thread aborts it by. */
+  readonly callId: number;
+  readonly input: Ops[K]['input'];
 }
 
-/** Why a generation ended. */
-export type FinishReason = 'length' | 'stop' | 'eos' | 'abort';
-
-export interface GenerateResult {
-  /** The generated text (without the prompt, without the stop sequence). */
-  readonly text: string;
-  /** Generated token ids (the stop sequence's tokens included, eos excluded). */
-  readonly tokens: readonly number[];
-  readonly finishReason: FinishReason;
-  readonly promptTokens: number;
-  /** Streaming messages sent for this generation (batches of chunks). */
-  readonly messages: number;
-  /** Time from the start of the run (after queueing) to the last token, ms. */
-  readonly ms: number;
-  /** Time spent waiting for earlier generations on the same model, ms. */
-  readonly queuedMs: number;
-  readonly backend: BackendName;
+/** Calls of one operation on one model, sent as one message (micro-batching sends several). */
+export interface CallRequest<K extends OpName = OpName> {
+  readonly op: K;
+  readonly handle: number;
+  readonly items: readonly CallItem<K>[];
+  /** The sender has other messages for this model in flight: more calls may be on their way. */
+  readonly more: boolean;
 }
 
-/** Receives streamed chunks, in batches, as proxied by comlink. */
-export type GenerateSink = (chunks: GenerateChunk[]) => void;
+/** How one call ended: each call of a message succeeds or fails on its own. */
+export type WireOutcome<R> = Outcome<R, SerializedError>;
+
+/** The answer to a {@link CallRequest}: one outcome per item, in order. */
+export interface CallResponse<K extends OpName = OpName> {
+  readonly op: K;
+  readonly outcomes: readonly WireOutcome<Ops[K]['output']>[];
+}
+
+/** Receives streamed chunks of a call, in batches, as proxied by comlink. */
+export type ChunkSink<K extends OpName = OpName> = (chunks: Ops[K]['chunk'][]) => void;
+
+/** Receives the backend whenever it changes (a fallback after a lost device), as proxied by comlink. */
+export type BackendSink = (info: BackendInfo) => void;
 
 /** Progress callback as proxied by comlink. */
 export type ProgressSink = (p: LoadProgress) => void;
 
+/** How the worker starts: the client's options, checked on the main thread. */
+export interface InitRequest {
+  readonly registry: string;
+  readonly backend: BackendPreference;
+  /** Allow a software WebGPU adapter in `auto` (default false: WASM is faster). */
+  readonly allowSoftwareWebGPU: boolean;
+  /** WASM thread count (0 = one per logical core, at most 8). */
+  readonly wasmThreads: number;
+  readonly wasmPaths?: Partial<WasmPaths>;
+  readonly token?: string;
+  readonly cacheName: string;
+  /** Retries of a failed request (network error, 5xx, 429). */
+  readonly retries: number;
+  /** Stall limit of one request: no byte for this long aborts and retries it. */
+  readonly requestTimeoutMs: number;
+  /** Largest batch of calls run as one model run; 1 = no batching (each call runs alone, at once). */
+  readonly maxBatch: number;
+  readonly debug: boolean;
+}
+
+/** One `client.load()`. */
+export interface LoadRequest {
+  readonly callId: number;
+  readonly handle: number;
+  readonly ref: string;
+  /** The task the caller expects, if any. */
+  readonly task?: TaskName;
+  /** Which weights variant to load; default `auto` (see `workers/dtype.ts`). */
+  readonly dtype?: DtypePreference;
+}
+
 /** The API the worker exposes (comlink `expose`). Every method may reject with a `SerializedError` rebuilt as ours. */
 export interface WorkerApi {
-  init(req: InitRequest): Promise<BackendInfo>;
+  /** Starts the backend; `onBackend` hears of every later change of it. */
+  init(req: InitRequest, onBackend?: BackendSink): Promise<BackendInfo>;
   load(req: LoadRequest, onProgress?: ProgressSink): Promise<ModelInfo>;
-  /** Classifies every item; items wait while the model is busy and run as batches of up to `maxBatch`. */
-  classify(req: ClassifyRequest): Promise<ClassifyResult>;
-  /** Generates text, streaming batches of chunks to `sink`; resolves after the last batch was delivered. */
-  generate(req: GenerateRequest, sink: GenerateSink): Promise<GenerateResult>;
-  /** Aborts the call `callId` (download, load or queued run). */
+  /**
+   * Runs calls of one operation on one model; streaming operations send chunks to `sink` first.
+   * The answer's `op` is the request's (comlink's typing of a remote erases generic methods, so
+   * the main thread checks it and restores `CallResponse<K>`: see `src/worker-host.ts`).
+   */
+  call(req: CallRequest, sink?: ChunkSink): Promise<CallResponse>;
+  /** Aborts the call `callId` (download, load, queued or running call). */
   abort(callId: number): void;
   unload(handle: number): Promise<void>;
   memory(): Promise<MemoryInfo>;
@@ -250,10 +155,8 @@ export interface WorkerApi {
   ping(): Promise<'pong'>;
   /** Test hooks, only when `debug` was set at init. */
   debugCrash(mode: 'throw' | 'close'): void;
-  /** First-step logits of token ids on a text-generation model (parity tests; empty unless `debug`). */
-  debugLogits(handle: number, ids: number[]): Promise<Float32Array>;
   /** Micro-batching counters (undefined unless `debug`). */
   debugBatchStats(): Promise<BatchStats | undefined>;
-  /** Destroys the WebGPU device now, or in the middle of the next inference. */
+  /** Destroys the WebGPU device now, or in the middle of the next model run. */
   debugLoseDevice(when: 'now' | 'during-next-run'): Promise<boolean>;
 }

@@ -109,3 +109,37 @@ test('client.classify() loads once and reuses the model; progress reaches the to
   expect(last.total).toBeGreaterThan(1000);
   for (let i = 1; i < r.progress.length; i++) expect(r.progress[i]!.loaded).toBeGreaterThanOrEqual(r.progress[i - 1]!.loaded);
 });
+
+test("client.classify(): one caller's signal aborts only its own call, not the load another caller shares", async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, backend: 'wasm' });
+    const img = () => ({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const });
+    const first = new AbortController();
+    const a = window.util.attempt(() => client.classify('tiny-cnn', img(), { topK: 1, signal: first.signal }));
+    const b = window.util.attempt(() => client.classify('tiny-cnn', img(), { topK: 1 }));
+    first.abort('first caller left');
+    const [ra, rb] = await Promise.all([a, b]);
+    // Every caller gives up: the shared load is abandoned, and the next call starts a new one.
+    const c1 = new AbortController();
+    const c2 = new AbortController();
+    const other = window.webinfer.createClient({ registry, backend: 'wasm', cacheName: 'shared-load-abort' });
+    const both = Promise.all([
+      window.util.attempt(() => other.classify('tiny-cnn', img(), { signal: c1.signal })),
+      window.util.attempt(() => other.classify('tiny-cnn', img(), { signal: c2.signal })),
+    ]);
+    c1.abort();
+    c2.abort();
+    const [rc1, rc2] = await both;
+    const again = await window.util.attempt(() => other.classify('tiny-cnn', img(), { topK: 1 }));
+    await client.dispose();
+    await other.dispose();
+    return { ra, rb, rc1, rc2, again };
+  }, registryUrl(registry));
+  expect(r.ra).toMatchObject({ ok: false, error: { name: 'AbortError', instanceOfOwnClass: true } });
+  expect(r.rb, JSON.stringify(r.rb)).toMatchObject({ ok: true });
+  if (r.rb.ok) expect(r.rb.value[0]).toMatchObject({ label: expect.any(String), score: expect.any(Number) });
+  expect(r.rc1).toMatchObject({ ok: false, error: { name: 'AbortError' } });
+  expect(r.rc2).toMatchObject({ ok: false, error: { name: 'AbortError' } });
+  expect(r.again, JSON.stringify(r.again)).toMatchObject({ ok: true });
+});

@@ -62,10 +62,10 @@ test('classify on WebGPU (forced) matches WASM: same top label, scores within 1e
   }
 });
 
-test('a lost WebGPU device: the worker moves to WASM, retries the call, and reports the fallback', async ({ open, registry }) => {
+test('a lost WebGPU device (auto): the worker moves to WASM, retries the call, and reports the fallback', async ({ open, registry }) => {
   const page = await open();
   const r = await page.evaluate(async (registry) => {
-    const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true });
+    const client = window.webinfer.createClient({ registry, allowSoftwareWebGPU: true, debug: true });
     const model = await client.load('tiny-cnn', { task: 'image-classification' });
     const img = () => ({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const });
     const before = await model.classify(img(), { topK: 10 });
@@ -86,13 +86,13 @@ test('a lost WebGPU device: the worker moves to WASM, retries the call, and repo
   expect(r.again).toEqual(r.after);
 });
 
-test('a WebGPU device lost in the middle of a call: that call is retried once on WASM and succeeds', async ({ open, registry }) => {
+test('a WebGPU device lost in the middle of a call (auto): that call is retried once on WASM and succeeds', async ({ open, registry }) => {
   // SwiftShader compiles every shader on the CPU: on a loaded 2-core machine (load average 12) the
   // 20 s call limit was hit; the limit is not what this test is about.
   test.setTimeout(150_000);
   const page = await open();
   const r = await page.evaluate(async (registry) => {
-    const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true, callTimeoutMs: 60_000 });
+    const client = window.webinfer.createClient({ registry, allowSoftwareWebGPU: true, debug: true, callTimeoutMs: 60_000 });
     const model = await client.load('emotion', { task: 'image-classification' });
     const img = () => ({ data: window.util.pattern(64, 64, 1), width: 64, height: 64, channels: 1 as const });
     const before = await model.classify(img(), { topK: 7 });
@@ -109,6 +109,65 @@ test('a WebGPU device lost in the middle of a call: that call is retried once on
   expect(r.backend?.fallbacks[0]).toMatchObject({ from: 'webgpu', to: 'wasm' });
   expect(r.during.value[0]!.index).toBe(r.before[0]!.index);
   r.during.value.forEach((p, i) => expect(Math.abs(p.score - r.before.find((b) => b.index === p.index)!.score), `index ${i}`).toBeLessThan(1e-3));
+});
+
+test('a forced WebGPU backend never falls back: after a lost device it gets a new WebGPU device, rebuilds the model and says so', async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const client = window.webinfer.createClient({ registry, backend: 'webgpu', debug: true });
+    const model = await client.load('tiny-cnn', { task: 'image-classification' });
+    const img = () => ({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 as const });
+    const before = await model.classify(img(), { topK: 10 });
+    const lost = await client.debug.loseWebGPUDevice();
+    const after = await window.util.attempt(() => model.classify(img(), { topK: 10 }));
+    const backend = client.backend;
+    const live = await client.debug.loseWebGPUDevice('during-next-run');
+    const during = await window.util.attempt(() => model.classify(img(), { topK: 10 }));
+    const backend2 = client.backend;
+    await client.dispose();
+    return { before, after, lost, backend, live, during, backend2 };
+  }, registryUrl(registry));
+  expect(r.lost).toBe(true);
+  expect(r.after, JSON.stringify(r.after)).toMatchObject({ ok: true });
+  expect(r.backend?.name).toBe('webgpu');
+  expect(r.backend?.fallbacks).toHaveLength(1);
+  expect(r.backend?.fallbacks[0]).toMatchObject({ from: 'webgpu', to: 'webgpu' });
+  expect(r.backend?.fallbacks[0]!.reason).toMatch(/WebGPU device lost.*new WebGPU device.*no fallback/);
+  if (!r.after.ok || !r.during.ok) throw new Error(JSON.stringify(r));
+  expect(r.after.value[0]!.index).toBe(r.before[0]!.index);
+  r.after.value.forEach((p, i) => expect(Math.abs(p.score - r.before[i]!.score)).toBeLessThan(1e-3));
+  // A second loss, in the middle of a call: that call is retried on the next new device.
+  expect(r.live).toBe(true);
+  expect(r.backend2?.name).toBe('webgpu');
+  expect(r.backend2?.fallbacks.map((f) => `${f.from}>${f.to}`)).toEqual(['webgpu>webgpu', 'webgpu>webgpu']);
+  expect(r.during.value).toEqual(r.after.value);
+});
+
+test('a device lost during generate(): the generation goes on on WASM with the same tokens, and client.backend is pushed without another call', async ({ open, registry }) => {
+  test.setTimeout(150_000);
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    const opts = { temperature: 0, maxTokens: 24, stopAtEos: false };
+    const wasm = window.webinfer.createClient({ registry, backend: 'wasm' });
+    const reference = await (await wasm.load('tiny-gpt', { task: 'text-generation' })).generateText('The meaning of', opts);
+    await wasm.dispose();
+    const client = window.webinfer.createClient({ registry, allowSoftwareWebGPU: true, debug: true, callTimeoutMs: 120_000 });
+    const lm = await client.load('tiny-gpt', { task: 'text-generation' });
+    const start = client.backend?.name;
+    const armed = await client.debug.loseWebGPUDevice('during-next-run');
+    const result = await window.util.attempt(() => lm.generateText('The meaning of', opts));
+    const pushed = client.backend; // read right after generate resolved: no other call made
+    await client.dispose();
+    return { start, armed, result, pushed, reference };
+  }, registryUrl(registry));
+  expect(r.start).toBe('webgpu');
+  expect(r.armed).toBe(true);
+  expect(r.result, JSON.stringify(r.result)).toMatchObject({ ok: true });
+  if (!r.result.ok) return;
+  expect(r.result.value.backend).toBe('wasm');
+  expect(r.pushed?.name).toBe('wasm');
+  expect(r.pushed?.fallbacks[0]).toMatchObject({ from: 'webgpu', to: 'wasm' });
+  expect(r.result.value.tokens).toEqual(r.reference.tokens);
 });
 
 test('WebGPU: no tensor leak over 200 calls', async ({ open, registry }) => {

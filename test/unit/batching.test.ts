@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Coalescer, type Outcome } from '../../src/batching/coalesce.js';
-import { BatchQueue } from '../../workers/batch-queue.js';
+import { BatchQueue } from '../../workers/queues/batch-queue.js';
 
 const ok = <R>(value: R): Outcome<R> => ({ ok: true, value });
 const task = (): Promise<void> => new Promise((r) => setTimeout(r, 0));

@@ -19,10 +19,14 @@ import { floatToHalf, readSafetensors, writeSafetensors } from '../../workers/gp
 import { argmax, sampleToken, seededRandom } from '../../workers/gpt2/sampling.js';
 import { TextStream } from '../../workers/gpt2/text-stream.js';
 import { Gpt2Tokenizer } from '../../workers/gpt2/tokenizer.js';
-import { FifoQueue, generate, loadTextGeneration, type TextGenerationModel } from '../../workers/tasks/text-generation.js';
+import { generate, loadTextGeneration, type GenerationEnv, type TextGenerationModel } from '../../workers/tasks/text-generation.js';
+import { FifoQueue } from '../../workers/queues/fifo-queue.js';
 import type { LoadedFiles } from '../../workers/loader.js';
 import type { Manifest } from '../../src/shared/registry/schema.js';
-import type { GenerateChunk } from '../../src/shared/wire.js';
+import type { GenerateChunk } from '../../src/shared/types.js';
+
+/** Model work runs as is on tfjs-cpu (no device to lose). */
+const cpu: GenerationEnv = { run: (fn) => fn(), backend: () => 'cpu' };
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models/tiny-gpt');
 const read = (f: string): Uint8Array => new Uint8Array(readFileSync(path.join(dir, f)));
@@ -200,14 +204,14 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
     const before = tf.memory().numTensors;
     for (const p of parity.prompts) {
       const chunks: GenerateChunk[] = [];
-      const r = await generate(lm, p.text, checkGenerateOptions({ temperature: 0, maxTokens: 64, stopAtEos: false }), new AbortController().signal, (c) => void chunks.push(...c), () => 'cpu');
+      const r = await generate(() => lm, p.text, checkGenerateOptions({ temperature: 0, maxTokens: 64, stopAtEos: false }), new AbortController().signal, (c) => void chunks.push(...c), cpu, new FifoQueue());
       expect(r.tokens).toEqual(p.greedy);
       expect(r.finishReason).toBe('length');
       const eos = lm.eos[0]!;
       const cut = p.greedy.indexOf(eos);
       if (cut >= 0) {
         // With the default, generation ends at the first end-of-text token.
-        const ended = await generate(lm, p.text, checkGenerateOptions({ temperature: 0, maxTokens: 64 }), new AbortController().signal, () => undefined, () => 'cpu');
+        const ended = await generate(() => lm, p.text, checkGenerateOptions({ temperature: 0, maxTokens: 64 }), new AbortController().signal, () => undefined, cpu, new FifoQueue());
         expect(ended.tokens).toEqual(p.greedy.slice(0, cut));
         expect(ended.finishReason).toBe('eos');
       }
@@ -234,33 +238,34 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
 
   it('stops on a stop sequence, honours abort between tokens, refuses a prompt longer than the context', async () => {
     const opts = checkGenerateOptions({ temperature: 0, maxTokens: 64, stopAtEos: false });
-    const greedy = await generate(lm, 'The', opts, new AbortController().signal, () => undefined, () => 'cpu');
+    const greedy = await generate(() => lm, 'The', opts, new AbortController().signal, () => undefined, cpu, new FifoQueue());
     const stopAt = greedy.text.slice(2, 5);
     expect(stopAt.length).toBe(3);
-    const stopped = await generate(lm, 'The', { ...opts, stop: [stopAt] }, new AbortController().signal, () => undefined, () => 'cpu');
+    const stopped = await generate(() => lm, 'The', { ...opts, stop: [stopAt] }, new AbortController().signal, () => undefined, cpu, new FifoQueue());
     expect(stopped.finishReason).toBe('stop');
     expect(stopped.text).toBe(greedy.text.slice(0, greedy.text.indexOf(stopAt)));
     const ac = new AbortController();
     let n = 0;
-    const r = await generate(lm, 'The', opts, ac.signal, (c) => {
+    const r = await generate(() => lm, 'The', opts, ac.signal, (c) => {
       n += c.length;
       ac.abort();
-    }, () => 'cpu');
+    }, cpu, new FifoQueue());
     expect(r.finishReason).toBe('abort');
     expect(r.tokens.length).toBeLessThanOrEqual(2);
     expect(n).toBe(r.tokens.length);
     const long = 'word '.repeat(lm.model.config.n_positions + 10);
-    await expect(generate(lm, long, opts, new AbortController().signal, () => undefined, () => 'cpu')).rejects.toMatchObject({ name: 'InvalidInputError', reason: 'context-overflow' });
+    await expect(generate(() => lm, long, opts, new AbortController().signal, () => undefined, cpu, new FifoQueue())).rejects.toMatchObject({ name: 'InvalidInputError', reason: 'context-overflow' });
   });
 
   it('two generations on one model are served first come first served, each with its own cache', async () => {
     const opts = checkGenerateOptions({ temperature: 0, maxTokens: 12, streamTokens: 1 });
     const order: string[] = [];
+    const queue = new FifoQueue();
     const [a, b] = await Promise.all([
-      generate(lm, 'Love is', opts, new AbortController().signal, () => void order.push('a'), () => 'cpu'),
-      generate(lm, 'The computer', opts, new AbortController().signal, () => void order.push('b'), () => 'cpu'),
+      generate(() => lm, 'Love is', opts, new AbortController().signal, () => void order.push('a'), cpu, queue),
+      generate(() => lm, 'The computer', opts, new AbortController().signal, () => void order.push('b'), cpu, queue),
     ]);
-    const alone = await generate(lm, 'The computer', opts, new AbortController().signal, () => undefined, () => 'cpu');
+    const alone = await generate(() => lm, 'The computer', opts, new AbortController().signal, () => undefined, cpu, new FifoQueue());
     expect(b.tokens).toEqual(alone.tokens);
     expect(order.indexOf('b')).toBeGreaterThan(order.lastIndexOf('a'));
     expect(a.tokens.length).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 /**
- * Task `image-classification`: pre-processing from the manifest, and scores → top-k.
+ * Task `image-classification` (formats `tfjs-layers`, `tfjs-graph`): one operation,
+ * `classify`, micro-batched. Pre-processing from the manifest, and scores → top-k.
  * Pre-processing runs as tfjs ops on the active backend, in this order (the same
  * as the training pipeline described in the manifest):
  * RGBA/RGB/gray → target channels → resize → `x * scale` → `(x - mean) / std` → layout, on a
@@ -9,8 +10,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ManifestError } from '../../src/shared/errors/manifest.js';
 import type { RawPixels } from '../../src/shared/image-limits.js';
 import type { ImagePreprocess, Manifest } from '../../src/shared/registry/schema.js';
-import type { Outcome } from '../../src/batching/coalesce.js';
-import type { Prediction } from '../../src/shared/wire.js';
+import { abortError, throwIfAborted } from '../../src/shared/abort.js';
+import { checkTopK } from '../../src/shared/image-limits.js';
+import type { Outcome } from '../../src/shared/settle.js';
+import type { Prediction } from '../../src/shared/types.js';
+import type { ClassifyInput } from '../../src/shared/wire.js';
+import { decodeImage } from '../decode.js';
+import { BatchQueue } from '../queues/batch-queue.js';
+import { createRunnable, type Runnable } from '../runnable.js';
+import { defineTask, type OpCall, type TaskEnv } from './task.js';
 
 /** Builds the model's input tensor (shape [1, H, W, C] or [1, C, H, W]). The caller disposes it. */
 export function preprocess(pixels: RawPixels, p: ImagePreprocess): tf.Tensor4D {
@@ -116,13 +124,12 @@ interface BatchRunner {
  * model runs once, its scores are read once and split into B rows, each cut to its
  * caller's top-k. An image that fails pre-processing fails alone; a model that cannot
  * take a batch (its output's first dimension is not B) is run once per image instead.
- * `beforeRun` is called between pre-processing and the run (a test hook).
  *
  * @example
  * await classifyImages(runnable, manifest, [{ pixels, topK: 1 }, { pixels: other, topK: 3 }]);
  * // [{ ok: true, value: [{ label: 'Trouser', index: 1, score: 0.99 }] }, { ok: true, value: [ …3 ] }]
  */
-export async function classifyImages(model: BatchRunner, manifest: Manifest, images: readonly BatchImage[], beforeRun?: () => void): Promise<Outcome<Prediction[]>[]> {
+export async function classifyImages(model: BatchRunner, manifest: Manifest, images: readonly BatchImage[]): Promise<Outcome<Prediction[]>[]> {
   const p = manifest.preprocess;
   if (!p) throw new ManifestError(`"${manifest.id}" has no preprocess section`, { url: manifest.id, issues: ['missing preprocess'] });
   const outcomes: Outcome<Prediction[]>[] = new Array(images.length);
@@ -156,7 +163,6 @@ export async function classifyImages(model: BatchRunner, manifest: Manifest, ima
       }
     }
     if (inputs.length > 0) {
-      beforeRun?.();
       const scores = await runBatch(model, inputs);
       const labels = manifest.labels ?? [];
       rowsOf.flat().forEach((i, r) => {
@@ -239,3 +245,77 @@ export async function warmUpClassifier(model: BatchRunner, manifest: Manifest): 
   const [outcome] = await classifyImages(model, manifest, [{ pixels, topK: 1 }]);
   if (outcome && !outcome.ok) throw outcome.error;
 }
+
+/** One classify() call, decoded and waiting for a run. */
+interface ClassifyJob extends BatchImage {
+  readonly signal: AbortSignal;
+}
+
+/** Checks and decodes one call's image (a bad image fails only its own call). */
+async function decodeJob(input: ClassifyInput, signal: AbortSignal): Promise<ClassifyJob> {
+  const topK = checkTopK(input.topK);
+  const pixels = await decodeImage(input.image);
+  throwIfAborted(signal, 'classify');
+  return { pixels, topK, signal };
+}
+
+/** The operations of one loaded classifier: its batch queue, and `classify`. */
+function classifierOps(current: () => Runnable, manifest: Manifest, env: TaskEnv) {
+  const runJobs = (jobs: readonly ClassifyJob[]): Promise<Outcome<Prediction[]>[]> =>
+    env.run(() => {
+      const model = current();
+      const stats = env.stats;
+      stats.batches++;
+      stats.images += jobs.length;
+      stats.largest = Math.max(stats.largest, jobs.length);
+      stats.sizes[jobs.length] = (stats.sizes[jobs.length] ?? 0) + 1;
+      return classifyImages(model, manifest, jobs);
+    });
+  const queue =
+    env.maxBatch > 1 ? new BatchQueue<ClassifyJob, Prediction[]>(runJobs, { maxBatch: env.maxBatch, cancelled: (job) => (job.signal.aborted ? abortError(job.signal, 'classify') : undefined) }) : undefined;
+  /** Batching off: each call runs at once, on its own. */
+  const runAlone = async (job: ClassifyJob): Promise<Prediction[]> => {
+    const [outcome] = await runJobs([job]);
+    if (!outcome) throw new ManifestError('the model run gave no outcome', { url: manifest.id, issues: ['no outcome'] });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
+  };
+  return {
+    'image-classification.classify': async (calls: readonly OpCall<'image-classification.classify'>[], ctx: { readonly more: boolean }): Promise<Outcome<Prediction[]>[]> => {
+      env.stats.messages++;
+      const decoded = await Promise.allSettled(calls.map((c) => decodeJob(c.input, c.signal)));
+      const jobs = decoded.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []));
+      const runs = queue ? queue.pushAll(jobs, ctx.more) : jobs.map(runAlone);
+      let next = 0;
+      return Promise.all(
+        decoded.map(async (d, i): Promise<Outcome<Prediction[]>> => {
+          try {
+            if (d.status === 'rejected') throw d.reason;
+            const predictions = await (runs[next++] as Promise<Prediction[]>);
+            throwIfAborted((calls[i] as OpCall<'image-classification.classify'>).signal, 'classify');
+            return { ok: true, value: predictions };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        }),
+      );
+    },
+  };
+}
+
+/**
+ * The worker's row for `image-classification`.
+ *
+ * @example
+ * const mounted = await imageClassification.mount(files, env);
+ * await mounted.ops['image-classification.classify']?.([{ callId: 1, input: { image, topK: 3 }, signal }], { more: false, sink: undefined });
+ * // [{ ok: true, value: [{ label: 'Sneaker', index: 7, score: 0.93 }, …] }]
+ */
+export const imageClassification = defineTask<'image-classification', Runnable>({
+  task: 'image-classification',
+  formats: ['tfjs-layers', 'tfjs-graph'],
+  load: (files) => createRunnable(files),
+  warmUp: (model, files) => warmUpClassifier(model, files.manifest),
+  dispose: (model) => model.dispose(),
+  ops: (current, files, env) => classifierOps(current, files.manifest, env),
+});

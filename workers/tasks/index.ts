@@ -1,20 +1,15 @@
 /**
- * The task table: one row per task this worker can run, each implemented in its
- * own module of this folder. A new task (detect, embed, generate) is one new
- * module and one new row.
+ * The worker's task table: one row per task, each implemented once in its own module of this
+ * folder as a `TaskRuntime` (see `task.ts`). The runtime checks a model's format against its
+ * row and dispatches every call through the row's operations. A new task is one new module
+ * and one new row here (plus its name and operations in the protocol, `src/shared/`).
  */
-import type { Format, Task } from '../../src/shared/registry/schema.js';
+import type { TaskName } from '../../src/shared/lists.js';
+import { imageClassification } from './image-classification.js';
+import type { TaskRow } from './task.js';
+import { textGeneration } from './text-generation.js';
 
-export interface TaskRow {
-  /** The model formats this task can run. */
-  readonly formats: readonly Format[];
-  /** The module that implements it. */
-  readonly module: string;
-}
-
-export const TASK_TABLE: Readonly<Partial<Record<Task, TaskRow>>> = Object.freeze({
-  'image-classification': { formats: ['tfjs-layers', 'tfjs-graph'], module: './image-classification.ts' },
-  'text-generation': { formats: ['gpt2-safetensors'], module: './text-generation.ts' },
+export const TASK_TABLE: { readonly [T in TaskName]: TaskRow<T> } = Object.freeze({
+  'image-classification': imageClassification,
+  'text-generation': textGeneration,
 });
-
-export const SUPPORTED_TASKS: readonly Task[] = Object.keys(TASK_TABLE) as Task[];

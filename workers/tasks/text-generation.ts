@@ -1,5 +1,5 @@
 /**
- * Task `text-generation`: GPT-2-family models (`gpt2-safetensors`) with a byte-level
+ * Task `text-generation` (format `gpt2-safetensors`): GPT-2-family models with a byte-level
  * BPE tokenizer, a KV-cached decoder, sampling, stop sequences, streaming in batches,
  * cancellation within one token and a FIFO queue per model.
  *
@@ -10,6 +10,9 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '../../src/shared/errors/invalid-input.js';
+import type { Outcome } from '../../src/shared/settle.js';
+import type { BackendName, FinishReason, GenerateChunk, GenerateResult } from '../../src/shared/types.js';
+import type { GenerateOptionsWire } from '../../src/shared/wire.js';
 import { ManifestError } from '../../src/shared/errors/manifest.js';
 import { eosIds, parseGpt2Config } from '../gpt2/config.js';
 import { Gpt2Model, KvCache } from '../gpt2/model.js';
@@ -17,39 +20,18 @@ import { readSafetensors } from '../gpt2/safetensors.js';
 import { sampleToken, seededRandom } from '../gpt2/sampling.js';
 import { TextStream } from '../gpt2/text-stream.js';
 import { Gpt2Tokenizer } from '../gpt2/tokenizer.js';
-import { nextTask } from '../batch-queue.js';
 import type { LoadedFiles } from '../loader.js';
-import type { BackendName, FinishReason, GenerateChunk, GenerateOptionsWire, GenerateResult, GenerateSink } from '../../src/shared/wire.js';
+import { FifoQueue } from '../queues/fifo-queue.js';
+import { nextTask } from '../queues/next-task.js';
+import { defineTask, type OpCall, type TaskEnv } from './task.js';
+
+/** Receives streamed chunks, in batches. */
+export type GenerateSink = (chunks: GenerateChunk[]) => void;
+
+/** What a generation needs from the runtime: model work through the backend session, and its name. */
+export type GenerationEnv = Pick<TaskEnv, 'run' | 'backend'>;
 
 const CHUNK_RE = /^model\.safetensors\.part-\d+-of-\d+$/;
-
-/** Runs one job at a time, first come first served; a job aborted while waiting leaves at once. */
-export class FifoQueue {
-  #tail: Promise<void> = Promise.resolve();
-
-  async run<T>(signal: AbortSignal, job: () => Promise<T>, whenAborted: () => T): Promise<T> {
-    const prev = this.#tail;
-    let release!: () => void;
-    const mine = new Promise<void>((r) => (release = r));
-    this.#tail = prev.then(() => mine);
-    let onAbort: (() => void) | undefined;
-    try {
-      const aborted = await Promise.race([
-        prev.then(() => false),
-        new Promise<boolean>((resolve) => {
-          onAbort = () => resolve(true);
-          if (signal.aborted) resolve(true);
-          else signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      ]);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-      if (aborted) return whenAborted();
-      return await job();
-    } finally {
-      release();
-    }
-  }
-}
 
 /**
  * Lets the worker's event loop run (abort requests, heartbeats, other calls) between
@@ -64,7 +46,6 @@ export interface TextGenerationModel {
   readonly model: Gpt2Model;
   readonly tokenizer: Gpt2Tokenizer;
   readonly eos: readonly number[];
-  readonly queue: FifoQueue;
   dispose(): void;
 }
 
@@ -88,22 +69,33 @@ export function loadTextGeneration(loaded: LoadedFiles): TextGenerationModel {
     model.dispose();
     throw new ManifestError(`${where}: tokenizer has ${tokenizer.size} tokens but vocab_size is ${config.vocab_size}`, { url: where, issues: ['vocab size'] });
   }
-  return { model, tokenizer, eos: eosIds(config), queue: new FifoQueue(), dispose: () => model.dispose() };
+  return { model, tokenizer, eos: eosIds(config), dispose: () => model.dispose() };
 }
 
 /**
- * One generation. Streams chunks to `sink` in batches (the first token at once, then
- * every `flushTokens` tokens or `flushMs` ms) and returns the result after the last
- * batch was delivered. Frees its KV cache whatever happens.
+ * One generation. Tokenizes and checks the prompt at once (a bad prompt fails before it
+ * queues), waits its turn in `queue`, then streams chunks to `sink` in batches (the first
+ * token at once, then every `flushTokens` tokens or `flushMs` ms) and returns the result after
+ * the last batch was delivered. Frees its KV cache whatever happens.
+ *
+ * Every step runs through `env.run`: if the WebGPU device is lost mid-generation, the model is
+ * rebuilt on the next backend and the generation goes on there, its cache recomputed from the
+ * prompt and the tokens so far (same tokens; `result.backend` says where it ended).
+ *
+ * @example
+ * await generate(() => lm, 'Once upon', checkGenerateOptions({ temperature: 0 }), signal, (chunks) => show(chunks), env, queue);
+ * // { text: ' a time …', finishReason: 'length', promptTokens: 2, … }
  */
 export async function generate(
-  lm: TextGenerationModel,
+  current: () => TextGenerationModel,
   prompt: string,
   o: GenerateOptionsWire,
   signal: AbortSignal,
   sink: GenerateSink,
-  backend: () => BackendName,
+  env: GenerationEnv,
+  queue: FifoQueue,
 ): Promise<GenerateResult> {
+  const lm = current();
   const { model, tokenizer } = lm;
   const P = model.config.n_positions;
   let ids = tokenizer.encode(prompt);
@@ -116,24 +108,24 @@ export async function generate(
     throw new InvalidInputError(`the prompt is ${ids.length} tokens; this model's context is ${P} (n_positions), leaving no room to generate`, { reason: 'context-overflow', field: 'prompt' });
   }
   const queuedAt = performance.now();
-  const aborted = (): GenerateResult => ({ text: '', tokens: [], finishReason: 'abort', promptTokens: ids.length, messages: 0, ms: 0, queuedMs: performance.now() - queuedAt, backend: backend() });
-  return lm.queue.run(signal, () => run(lm, ids, o, signal, sink, backend, performance.now() - queuedAt), aborted);
+  const aborted = (): GenerateResult => ({ text: '', tokens: [], finishReason: 'abort', promptTokens: ids.length, messages: 0, ms: 0, queuedMs: performance.now() - queuedAt, backend: env.backend() });
+  return queue.run(signal, () => run(current, ids, o, signal, sink, env, performance.now() - queuedAt), aborted);
 }
 
 async function run(
-  lm: TextGenerationModel,
+  current: () => TextGenerationModel,
   promptIds: number[],
   o: GenerateOptionsWire,
   signal: AbortSignal,
   sink: GenerateSink,
-  backend: () => BackendName,
+  env: GenerationEnv,
   queuedMs: number,
 ): Promise<GenerateResult> {
-  const { model, tokenizer } = lm;
+  let lm = current();
   const t0 = performance.now();
   const random = seededRandom(o.seed ?? Math.floor(Math.random() * 2 ** 32));
   const stream = new TextStream(o.stop);
-  const cache = new KvCache(model.config.n_layer);
+  let cache = new KvCache(lm.model.config.n_layer);
   const tokens: number[] = [];
   let batch: GenerateChunk[] = [];
   let messages = 0;
@@ -149,23 +141,36 @@ async function run(
     delivered = Promise.resolve(sink(out)).catch(() => undefined);
   };
   let finishReason: FinishReason = 'length';
-  const budget = Math.min(o.maxTokens, model.config.n_positions - promptIds.length);
+  const budget = Math.min(o.maxTokens, lm.model.config.n_positions - promptIds.length);
+  const all = [...promptIds];
+  /** Logits of the next token: the new ids through the cache (or everything after a backend switch, or without a cache). */
+  const step = (input: readonly number[]): Promise<Float32Array> =>
+    env.run(async () => {
+      const now = current();
+      let ids = input;
+      if (now !== lm) {
+        // The model was rebuilt on another backend: its old cache went with the old device.
+        cache.dispose();
+        lm = now;
+        cache = new KvCache(lm.model.config.n_layer);
+        ids = all;
+      }
+      const logits = o.useCache ? lm.model.step(ids, cache) : stepWithoutCache(lm.model, all);
+      try {
+        return (await logits.data()) as Float32Array;
+      } finally {
+        logits.dispose();
+      }
+    });
   try {
-    let input = promptIds;
-    const all = [...promptIds];
+    let input: readonly number[] = promptIds;
     for (let i = 0; i < budget; i++) {
       await yieldToEventLoop();
       if (signal.aborted) {
         finishReason = 'abort';
         break;
       }
-      const logits = o.useCache ? model.step(input, cache) : stepWithoutCache(model, all);
-      let values: Float32Array;
-      try {
-        values = (await logits.data()) as Float32Array;
-      } finally {
-        logits.dispose();
-      }
+      const values = await step(input);
       if (signal.aborted) {
         finishReason = 'abort';
         break;
@@ -176,7 +181,7 @@ async function run(
         break;
       }
       tokens.push(next);
-      batch.push({ text: stream.push(tokenizer.tokenBytes(next)), tokenId: next });
+      batch.push({ text: stream.push(lm.tokenizer.tokenBytes(next)), tokenId: next });
       if (stream.stopped) {
         finishReason = 'stop';
         break;
@@ -196,7 +201,7 @@ async function run(
   }
   flush();
   await delivered;
-  return { text: stream.text, tokens, finishReason, promptTokens: promptIds.length, messages, ms: performance.now() - t0, queuedMs, backend: backend() };
+  return { text: stream.text, tokens, finishReason, promptTokens: promptIds.length, messages, ms: performance.now() - t0, queuedMs, backend: env.backend() };
 }
 
 /** No KV cache: the whole sequence through the model, last position's logits (a fresh cache, freed at once). */
@@ -210,7 +215,7 @@ function stepWithoutCache(model: TextGenerationModel['model'], ids: readonly num
 }
 
 /** For tests and tools: the first-step logits of a prompt (no sampling). */
-export async function firstLogits(lm: TextGenerationModel, ids: number[]): Promise<Float32Array> {
+export async function firstLogits(lm: TextGenerationModel, ids: readonly number[]): Promise<Float32Array> {
   const cache = new KvCache(lm.model.config.n_layer);
   try {
     const t = lm.model.step(ids, cache);
@@ -223,3 +228,51 @@ export async function firstLogits(lm: TextGenerationModel, ids: number[]): Promi
     cache.dispose();
   }
 }
+
+/** The operations of one loaded text generator: its generation queue, `generate`, and the `logits` test hook. */
+function generatorOps(current: () => TextGenerationModel, env: TaskEnv) {
+  const queue = new FifoQueue();
+  return {
+    'text-generation.generate': async (
+      calls: readonly OpCall<'text-generation.generate'>[],
+      ctx: { readonly sink: ((chunks: GenerateChunk[]) => void) | undefined },
+    ): Promise<Outcome<GenerateResult>[]> =>
+      Promise.all(
+        calls.map(async (c): Promise<Outcome<GenerateResult>> => {
+          try {
+            return { ok: true, value: await generate(current, c.input.prompt, c.input.options, c.signal, ctx.sink ?? (() => undefined), env, queue) };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        }),
+      ),
+    'text-generation.logits': async (calls: readonly OpCall<'text-generation.logits'>[]): Promise<Outcome<Float32Array>[]> =>
+      Promise.all(
+        calls.map(async (c): Promise<Outcome<Float32Array>> => {
+          if (!env.debug) return { ok: true, value: new Float32Array(0) };
+          try {
+            return { ok: true, value: await env.run(() => firstLogits(current(), c.input.ids)) };
+          } catch (error) {
+            return { ok: false, error };
+          }
+        }),
+      ),
+  };
+}
+
+/**
+ * The worker's row for `text-generation`.
+ *
+ * @example
+ * const mounted = await textGeneration.mount(files, env);
+ * await mounted.ops['text-generation.generate']?.([{ callId: 1, input: { prompt: 'Once upon', options }, signal }], { more: false, sink });
+ */
+export const textGeneration = defineTask<'text-generation', TextGenerationModel>({
+  task: 'text-generation',
+  formats: ['gpt2-safetensors'],
+  load: async (files) => loadTextGeneration(files),
+  // Tensor set-up happens on the first step; a generation's prefill is its own warm-up.
+  warmUp: async () => undefined,
+  dispose: (model) => model.dispose(),
+  ops: (current, _files, env) => generatorOps(current, env),
+});

@@ -1,10 +1,14 @@
 import { WebInferError } from './base.js';
 
 /**
- * A backend that was asked for cannot run on this device, or no backend at all could start.
+ * A backend that was asked for cannot run on this device, or no backend at all could start;
+ * also a forced WebGPU backend whose device was lost and could not be replaced (a forced
+ * backend never falls back). `createClient()` itself never throws it: the worker starts on the
+ * first call, so the first call (or `ready()`) rejects with it.
  *
  * @example
- * createClient({ registry, backend: 'webgpu' }) // rejects with reason 'navigator.gpu is undefined …'
+ * const client = createClient({ registry, backend: 'webgpu' });
+ * await client.ready(); // rejects: BackendUnavailableError, backend 'webgpu', reason 'navigator.gpu is undefined: …'
  */
 export class BackendUnavailableError extends WebInferError {
   override name = 'BackendUnavailableError' as const;

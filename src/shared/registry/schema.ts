@@ -10,6 +10,7 @@
  */
 import * as v from 'valibot';
 
+import { DTYPES, FORMATS, TASKS } from '../lists.js';
 import { ALIAS_RE, FILE_PATH_RE, MODEL_ID_RE, SEMVER_RE, SHA256_RE } from './patterns.js';
 
 export { ALIAS_RE, FILE_PATH_RE, MODEL_ID_RE, SEMVER_RE, SHA256_RE };
@@ -20,18 +21,16 @@ export const AliasName = v.pipe(v.string(), v.regex(ALIAS_RE, 'invalid alias nam
 export const Sha256 = v.pipe(v.string(), v.regex(SHA256_RE, 'invalid sha256 (64 lower-case hex digits)'));
 export const IsoDate = v.pipe(v.string(), v.isoTimestamp('invalid ISO timestamp'));
 
-/** The tasks a model can be published for. A new task is one new entry here and one module in `src/tasks/`. */
-export const TASKS = ['image-classification', 'text-generation'] as const;
+/** The tasks a model can be published for (the list lives in `../lists.ts`; each task has a row in the worker's and the main thread's task tables). */
+export { TASKS, FORMATS, DTYPES };
 export const Task = v.picklist(TASKS);
 export type Task = v.InferOutput<typeof Task>;
 
 /** The model formats protocol v1 knows. */
-export const FORMATS = ['tfjs-layers', 'tfjs-graph', 'gpt2-safetensors'] as const;
 export const Format = v.picklist(FORMATS);
 export type Format = v.InferOutput<typeof Format>;
 
 /** Numeric variants of the weights. `float32` is always present. */
-export const DTYPES = ['float32', 'float16', 'uint8'] as const;
 export const Dtype = v.picklist(DTYPES);
 export type Dtype = v.InferOutput<typeof Dtype>;
 

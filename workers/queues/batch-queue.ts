@@ -1,54 +1,26 @@
 /**
- * Worker half of micro-batching: items for one model wait here while the model is
- * busy; each run takes everything waiting (up to `maxBatch`) as one batch.
+ * Worker half of micro-batching: calls for one model wait here while the model is busy;
+ * each run takes everything waiting (up to `maxBatch`) as one batch.
  *
- * An idle queue starts its run at once: a lone call waits for no timer. After a run
- * the queue yields to the event loop once, so messages that arrived during the run
- * (the worker cannot see them while it computes) join the next batch — unless nothing
- * waits and the sender said it had no other call in flight (a lone call: no hop at all).
+ * An idle queue starts its run at once: a lone call waits for no timer. After a run the
+ * queue yields to the event loop once, so messages that arrived during the run (the worker
+ * cannot see them while it computes) join the next batch — unless nothing waits and the
+ * sender said it had no other call in flight (a lone call: no hop at all).
  */
-import type { Outcome } from '../src/batching/coalesce.js';
-import { WebInferError } from '../src/shared/errors/base.js';
+import { runAndSettle, type Outcome, type Waiter } from '../../src/shared/settle.js';
+import { nextTask } from './next-task.js';
 
 export interface BatchQueueOptions<I> {
   /** Largest batch (at least 1). */
   readonly maxBatch: number;
   /** A reason when the item was given up while it waited (it is then dropped and rejects with it). */
   readonly cancelled: (item: I) => unknown;
-  /** Lets pending events (incoming messages) run; default: one message-channel hop. */
+  /** Lets pending events (incoming messages) run; default: one task hop ({@link nextTask}). */
   readonly yieldToEvents?: () => Promise<void>;
 }
 
-interface Entry<I, R> {
+interface Entry<I, R> extends Waiter<R> {
   readonly item: I;
-  readonly resolve: (value: R) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-interface TaskScheduler {
-  postTask(callback: () => void, options?: { priority?: 'user-blocking' | 'user-visible' | 'background' }): Promise<void>;
-}
-
-let hop: MessageChannel | undefined;
-const hopWaiters: (() => void)[] = [];
-
-/**
- * One macrotask hop without timer clamping (a nested `setTimeout(0)` waits 4 ms). Messages
- * from the main thread that are already waiting run before it. `scheduler.postTask` where
- * it exists (about 7 µs a hop in Chromium's worker here), else a message to ourselves
- * through one channel made once (about 30 µs).
- */
-export function nextTask(): Promise<void> {
-  const scheduler = (globalThis as { scheduler?: TaskScheduler }).scheduler;
-  if (scheduler) return scheduler.postTask(() => undefined, { priority: 'user-visible' });
-  return new Promise((resolve) => {
-    if (!hop) {
-      hop = new MessageChannel();
-      hop.port1.onmessage = () => hopWaiters.shift()?.();
-    }
-    hopWaiters.push(resolve);
-    hop.port2.postMessage(null);
-  });
 }
 
 /**
@@ -117,17 +89,7 @@ export class BatchQueue<I, R> {
           if (this.#waiting.length === 0) return;
           continue;
         }
-        try {
-          const outcomes = await this.#run(batch.map((e) => e.item));
-          batch.forEach((e, i) => {
-            const o = outcomes[i];
-            if (!o) e.reject(new WebInferError(`batch run returned ${outcomes.length} outcomes for ${batch.length} items`));
-            else if (o.ok) e.resolve(o.value);
-            else e.reject(o.error);
-          });
-        } catch (error) {
-          batch.forEach((e) => e.reject(error));
-        }
+        await runAndSettle(batch, () => this.#run(batch.map((e) => e.item)), 'a batch run');
         // Nothing waits and the last sender had nothing else in flight: a lone call, go idle.
         if (this.#waiting.length === 0 && !this.#expectMore) return;
         await (this.#options.yieldToEvents ?? nextTask)();

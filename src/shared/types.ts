@@ -1,0 +1,139 @@
+/**
+ * Public result types: what the worker reports and the main thread hands to the app.
+ * Shared by both sides (the worker builds these values, the handles return them).
+ * The name unions are derived from the lists in `lists.ts`.
+ */
+import type { BackendName, Dtype, TaskName, WasmFile } from './lists.js';
+
+export type { BackendName, BackendPreference, Dtype, DtypePreference, Format, TaskName } from './lists.js';
+
+/** Adapter facts reported for WebGPU. */
+export interface AdapterInfo {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  /** True for software/fallback adapters (e.g. SwiftShader). */
+  readonly isFallback: boolean;
+}
+
+/** One backend switch (or device replacement) during the session. */
+export interface BackendFallback {
+  readonly from: BackendName;
+  readonly to: BackendName;
+  readonly reason: string;
+}
+
+/** The backend the worker runs on, why, and why the others were not chosen. */
+export interface BackendInfo {
+  readonly name: BackendName;
+  readonly reason: string;
+  /** WASM only: SIMD in use. */
+  readonly simd: boolean;
+  /** WASM only: multi-threaded (needs a cross-origin isolated page). */
+  readonly threads: boolean;
+  /** Number of WASM threads (1 when single-threaded or not WASM). */
+  readonly threadCount: number;
+  readonly crossOriginIsolated: boolean;
+  readonly adapter?: AdapterInfo;
+  readonly rejected: ReadonlyArray<{ readonly name: BackendName; readonly reason: string }>;
+  /** The self-test run after start-up: its time and largest absolute error against the expected numbers. */
+  readonly selfTest: { readonly ms: number; readonly maxError: number };
+  /**
+   * Backend changes during the session, oldest first: `webgpu → wasm` after a lost device with
+   * `auto`, or `webgpu → webgpu` when a forced WebGPU backend got a new device (a forced backend
+   * never falls back to another one).
+   */
+  readonly fallbacks: ReadonlyArray<BackendFallback>;
+}
+
+/** Where the WASM binaries are; resolved on the main thread side or by the bundler. */
+export type WasmPaths = { readonly [F in WasmFile]: string };
+
+/** Download progress of one load. `total` is known up front from the manifest. */
+export interface LoadProgress {
+  readonly loaded: number;
+  readonly total: number;
+  /** The file being fetched, as named in the manifest (or '' between files). */
+  readonly file: string;
+  /** Where the bytes came from. */
+  readonly source: 'network' | 'cache';
+}
+
+/** What the worker knows about a loaded model. */
+export interface ModelInfo {
+  readonly id: string;
+  readonly version: string;
+  readonly task: TaskName;
+  readonly format: string;
+  readonly labels: readonly string[];
+  readonly description?: string;
+  readonly license?: string;
+  readonly dtype: Dtype;
+  /** Why that variant was loaded. */
+  readonly dtypeReason?: string;
+  /** Total bytes of the model's files. */
+  readonly bytes: number;
+  /** Bytes that came from the network in this load (0 on a warm cache). */
+  readonly downloadedBytes: number;
+  /** True when the registry was unreachable and a cached manifest was used. */
+  readonly offline: boolean;
+  /** True when the files were stored in the browser cache. */
+  readonly cached: boolean;
+  readonly warnings: readonly string[];
+  readonly backend: BackendName;
+}
+
+/** One class and its probability. */
+export interface Prediction {
+  readonly label: string;
+  readonly index: number;
+  readonly score: number;
+}
+
+/** Micro-batching counters of the worker since it started (test hook, `debug` only). */
+export interface BatchStats {
+  /** classify messages received (each carries one or more calls). */
+  readonly messages: number;
+  /** Model runs. */
+  readonly batches: number;
+  /** Images run (the sum of the batch sizes). */
+  readonly images: number;
+  /** Largest batch run. */
+  readonly largest: number;
+  /** Batch size → number of runs of that size. */
+  readonly sizes: Readonly<Record<number, number>>;
+}
+
+/** Memory held in the worker. */
+export interface MemoryInfo {
+  readonly numTensors: number;
+  readonly numBytes: number;
+  readonly models: number;
+}
+
+/** One generated token and the text it released (may be '' while a UTF-8 character or a possible stop sequence is incomplete). */
+export interface GenerateChunk {
+  readonly text: string;
+  readonly tokenId: number;
+}
+
+/** Why a generation ended. */
+export type FinishReason = 'length' | 'stop' | 'eos' | 'abort';
+
+/** The whole result of one generation. */
+export interface GenerateResult {
+  /** The generated text (without the prompt, without the stop sequence). */
+  readonly text: string;
+  /** Generated token ids (the stop sequence's tokens included, eos excluded). */
+  readonly tokens: readonly number[];
+  readonly finishReason: FinishReason;
+  readonly promptTokens: number;
+  /** Streaming messages sent for this generation (batches of chunks). */
+  readonly messages: number;
+  /** Time from the start of the run (after queueing) to the last token, ms. */
+  readonly ms: number;
+  /** Time spent waiting for earlier generations on the same model, ms. */
+  readonly queuedMs: number;
+  readonly backend: BackendName;
+}
