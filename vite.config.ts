@@ -15,6 +15,8 @@ import { defineConfig, type Plugin } from 'vite';
 
 const require = createRequire(import.meta.url);
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'] as const;
+/** webinfer's own WebAssembly engine, in its four builds (scripts/build-engine.sh). */
+const ENGINE_FILES = ['engine-st.wasm', 'engine-st-rx.wasm', 'engine-mt.wasm', 'engine-mt-rx.wasm'] as const;
 
 /** Headers that make a page cross-origin isolated (needed for WASM threads). */
 export const ISOLATION_HEADERS = {
@@ -35,7 +37,7 @@ function wasmAssets(): Plugin {
     name: 'webinfer:wasm-assets',
     enforce: 'pre',
     resolveId(source) {
-      const m = /tfjs-backend-wasm\/dist\/(tfjs-backend-wasm[a-z-]*\.wasm)\?url$/.exec(source);
+      const m = /tfjs-backend-wasm\/dist\/(tfjs-backend-wasm[a-z-]*\.wasm)\?url$/.exec(source) ?? /(?:^|\/)wasm\/(engine-[a-z-]+\.wasm)\?url$/.exec(source);
       return m ? PREFIX + m[1] : null;
     },
     load(id) {
@@ -47,6 +49,9 @@ function wasmAssets(): Plugin {
       for (const file of WASM_FILES) {
         const source = readFileSync(require.resolve(`@tensorflow/tfjs-backend-wasm/dist/${file}`));
         this.emitFile({ type: 'asset', fileName: `assets/${file}`, source });
+      }
+      for (const file of ENGINE_FILES) {
+        this.emitFile({ type: 'asset', fileName: `assets/${file}`, source: readFileSync(resolve(import.meta.dirname, 'workers/engine/wasm', file)) });
       }
     },
     renderChunk(code) {
@@ -94,6 +99,29 @@ function cleanLibOutput(outDir: string): Plugin {
     buildStart() {
       if (!existsSync(outDir)) return;
       for (const entry of readdirSync(outDir)) if (!KEEP.has(entry)) rmSync(resolve(outDir, entry), { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Library build, worker bundle: Vite writes the engine's nested thread worker as
+ * `new URL(/* @vite-ignore *\/ new URL("thread-x.js", import.meta.url).href, "" + import.meta.url)`;
+ * rewrite it to the standard `new URL("./thread-x.js", import.meta.url)`, which a consumer's
+ * bundler recognises and re-emits (as it does for the worker chunk itself).
+ */
+function canonicalNestedWorkerUrl(): Plugin {
+  return {
+    name: 'webinfer:canonical-nested-worker-url',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk' || !/new Worker\(/.test(chunk.code) || !/thread-[\w-]+\.js/.test(chunk.code)) continue;
+        chunk.code = chunk.code.replace(
+          /new URL\(\s*\/\*\s*@vite-ignore\s*\*\/\s*new URL\(\s*(["'`])(?:\.\/)?(thread-[\w-]+\.js)\1\s*,\s*import\.meta\.url\s*\)\.href\s*,\s*(["'`])\3\s*\+\s*import\.meta\.url\s*\)/g,
+          (_m, _q, file: string) => `new URL("./${file}", import.meta.url)`,
+        );
+        if (!/new Worker\(new URL\("\.\/thread-[\w-]+\.js", import\.meta\.url\)/.test(chunk.code)) this.error('could not rewrite the engine thread URL to the canonical form');
+      }
     },
   };
 }
@@ -151,7 +179,7 @@ export default defineConfig(({ command, mode }) => {
       plugins: [cleanLibOutput(resolve(import.meta.dirname, 'dist')), canonicalWorkerUrl()],
       worker: {
         format: 'es',
-        plugins: () => [wasmAssets(), tfjsThreadedGluePatches()],
+        plugins: () => [wasmAssets(), tfjsThreadedGluePatches(), canonicalNestedWorkerUrl()],
         rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true, sourcemap: false } },
       },
     };

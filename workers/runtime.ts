@@ -15,6 +15,7 @@ import { TASKS } from '../src/shared/lists.js';
 import type { BackendInfo, BatchStats, MemoryInfo, ModelInfo } from '../src/shared/types.js';
 import type { BackendSink, CallRequest, CallResponse, ChunkSink, InitRequest, LoadRequest, OpName, ProgressSink } from '../src/shared/wire.js';
 import { Calls } from './calls.js';
+import { Engine, type EngineSources, type SpawnThread } from './engine/engine.js';
 import { chooseDtype } from './dtype.js';
 import { Loader } from './loader.js';
 import { ModelTable } from './models.js';
@@ -29,6 +30,10 @@ export interface RuntimeDeps {
   readonly wasmPaths?: InitRequest['wasmPaths'];
   readonly selectBackend?: SelectBackend;
   readonly createStore?: (cacheName: string) => ModelStore;
+  /** The WebAssembly engine's binaries; without them, text models run on tfjs ops. */
+  readonly engineSources?: EngineSources;
+  /** Starts an engine helper thread (default: a module worker); Node tests pass worker_threads. */
+  readonly spawnThread?: SpawnThread;
 }
 
 interface Started {
@@ -38,12 +43,21 @@ interface Started {
   readonly env: TaskEnv;
 }
 
+/** The size of tfjs's WASM heap, from the WASM backend's Emscripten module (0 when that backend is not running). */
+function wasmHeapBytes(backend: unknown): number {
+  if (typeof backend !== 'object' || backend === null || !('wasm' in backend)) return 0;
+  const m = backend.wasm;
+  return typeof m === 'object' && m !== null && 'HEAPU8' in m && m.HEAPU8 instanceof Uint8Array ? m.HEAPU8.byteLength : 0;
+}
+
 export class Runtime {
   readonly #deps: RuntimeDeps;
   readonly #models = new ModelTable();
   readonly #calls = new Calls();
   readonly #stats: RunStats = { messages: 0, batches: 0, images: 0, largest: 0, sizes: {} };
   #started: Started | undefined;
+  /** The engine, once started (for memory()). */
+  #engine: Engine | undefined;
   #starting: Promise<Started> | undefined;
 
   constructor(deps: RuntimeDeps = {}) {
@@ -86,12 +100,29 @@ export class Runtime {
       );
       const store = this.#deps.createStore?.(req.cacheName) ?? new ModelStore(req.cacheName);
       const loader = new Loader(req.registry, { retries: req.retries, timeoutMs: req.requestTimeoutMs, ...(req.token ? { token: req.token } : {}) }, store);
+      const sources = this.#deps.engineSources;
+      let engine: Promise<Engine> | undefined;
       const env: TaskEnv = {
         maxBatch: req.maxBatch,
         debug: req.debug,
         run: (fn) => session.run(fn),
         backend: () => session.info.name,
         stats: this.#stats,
+        ...(sources
+          ? {
+              engine: () => {
+                // One engine per worker, with the WASM backend's threads; a failed start is retried by the next load.
+                engine ??= Engine.start({ sources, threads: Math.max(1, session.info.threadCount), ...(this.#deps.spawnThread ? { spawn: this.#deps.spawnThread } : {}) }).then(
+                  (e) => (this.#engine = e),
+                  (e: unknown) => {
+                    engine = undefined;
+                    throw e;
+                  },
+                );
+                return engine;
+              },
+            }
+          : {}),
       };
       const started = { config: req, session, loader, env };
       this.#started = started;
@@ -203,10 +234,20 @@ export class Runtime {
     this.#models.delete(handle);
   }
 
-  /** tfjs's tensors and bytes in this worker, and the number of models. */
+  /** tfjs's tensors and bytes, the engine's and tfjs's WASM heaps, and the number of models. */
   memory(): MemoryInfo {
     const mem = tf.memory();
-    return { numTensors: mem.numTensors, numBytes: mem.numBytes, models: this.#models.size };
+    const engine = this.#engine;
+    // Only a backend already initialised: `tf.findBackend` would start one (and make tfjs refuse every op while it starts).
+    const tfjsHeapBytes = wasmHeapBytes(tf.engine().registry['wasm']);
+    return {
+      numTensors: mem.numTensors,
+      numBytes: mem.numBytes,
+      models: this.#models.size,
+      engineBytes: engine?.bytesInUse ?? 0,
+      engineHeapBytes: engine?.heapBytes ?? 0,
+      tfjsHeapBytes,
+    };
   }
 
   /** Micro-batching counters since start (test hook: undefined unless `debug`). */

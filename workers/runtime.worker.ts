@@ -5,6 +5,7 @@
 import * as Comlink from 'comlink';
 import { createWorkerApi } from './api.js';
 import { Runtime } from './runtime.js';
+import { ENGINE_SOURCES } from './engine/sources.js';
 import { DEFAULT_WASM_PATHS } from './wasm-paths.js';
 
 function crash(mode: 'throw' | 'close'): void {
@@ -15,4 +16,4 @@ function crash(mode: 'throw' | 'close'): void {
     }, 0);
 }
 
-Comlink.expose(createWorkerApi(new Runtime({ wasmPaths: DEFAULT_WASM_PATHS }), { crash }));
+Comlink.expose(createWorkerApi(new Runtime({ wasmPaths: DEFAULT_WASM_PATHS, engineSources: ENGINE_SOURCES }), { crash }));

@@ -107,9 +107,17 @@ export interface BatchStats {
 
 /** Memory held in the worker. */
 export interface MemoryInfo {
+  /** tfjs tensors alive (image models, and text models on WebGPU / CPU). */
   readonly numTensors: number;
+  /** Bytes of those tensors. */
   readonly numBytes: number;
   readonly models: number;
+  /** Bytes of webinfer's WebAssembly engine in use (weights of the text models it runs, as held, and live generations' KV caches). */
+  readonly engineBytes: number;
+  /** Size of the engine's linear memory: it grows and never shrinks, and freed bytes are reused by the next model. 0 before the engine starts. */
+  readonly engineHeapBytes: number;
+  /** Size of tfjs's WASM heap, when the WASM backend is in use (0 otherwise). */
+  readonly tfjsHeapBytes: number;
 }
 
 /** One generated token and the text it released (may be '' while a UTF-8 character or a possible stop sequence is incomplete). */

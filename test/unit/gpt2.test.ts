@@ -186,10 +186,16 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
     lm = loadTextGeneration(loaded({ 'config.json': read('config.json'), 'tokenizer.json': read('tokenizer.json'), 'model.safetensors': read('model.safetensors') }));
   });
 
+  const model = (): Gpt2Model => {
+    const d = lm.decoder as { model?: unknown };
+    if (!(d.model instanceof Gpt2Model)) throw new Error('expected the tfjs decoder');
+    return d.model;
+  };
+
   it('first-step logits within 1e-3 of PyTorch', () => {
     for (const p of parity.prompts) {
-      const cache = new KvCache(lm.model.config.n_layer);
-      const t = lm.model.step(p.ids, cache);
+      const cache = new KvCache(model().config.n_layer);
+      const t = model().step(p.ids, cache);
       const got = t.dataSync();
       t.dispose();
       cache.dispose();
@@ -223,11 +229,11 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
 
   it('a KV-cached step gives the same logits as recomputing the prefix', () => {
     const ids = parity.prompts[0]!.ids;
-    const a = new KvCache(lm.model.config.n_layer);
-    lm.model.step(ids.slice(0, -1), a).dispose();
-    const inc = lm.model.step(ids.slice(-1), a);
-    const b = new KvCache(lm.model.config.n_layer);
-    const full = lm.model.step(ids, b);
+    const a = new KvCache(model().config.n_layer);
+    model().step(ids.slice(0, -1), a).dispose();
+    const inc = model().step(ids.slice(-1), a);
+    const b = new KvCache(model().config.n_layer);
+    const full = model().step(ids, b);
     const d = tf.max(tf.abs(tf.sub(inc, full))).dataSync()[0] as number;
     expect(d).toBeLessThan(1e-4);
     expect(a.length).toBe(ids.length);
@@ -253,7 +259,7 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
     expect(r.finishReason).toBe('abort');
     expect(r.tokens.length).toBeLessThanOrEqual(2);
     expect(n).toBe(r.tokens.length);
-    const long = 'word '.repeat(lm.model.config.n_positions + 10);
+    const long = 'word '.repeat(lm.decoder.info.contextLength + 10);
     await expect(generate(() => lm, long, opts, new AbortController().signal, () => undefined, cpu, new FifoQueue())).rejects.toMatchObject({ name: 'InvalidInputError', reason: 'context-overflow' });
   });
 

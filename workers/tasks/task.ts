@@ -7,6 +7,7 @@ import { ModelDisposedError } from '../../src/shared/errors/model-disposed.js';
 import type { BackendName, Format, TaskName } from '../../src/shared/lists.js';
 import type { Outcome } from '../../src/shared/settle.js';
 import type { ChunkSink, OpName, Ops, OpsOf } from '../../src/shared/wire.js';
+import type { Engine } from '../engine/engine.js';
 import type { LoadedFiles } from '../loader.js';
 
 /** One call of an operation, as the task sees it. */
@@ -58,6 +59,11 @@ export interface TaskEnv {
   /** The backend in use now. */
   backend(): BackendName;
   readonly stats: RunStats;
+  /**
+   * webinfer's WebAssembly engine (started on first use, one per worker, with the WASM backend's
+   * thread count), where this worker has its binaries; undefined otherwise (tfjs ops then).
+   */
+  readonly engine?: () => Promise<Engine>;
 }
 
 /**
@@ -79,6 +85,11 @@ export interface TaskRuntime<T extends TaskName, M> {
   /** One untimed run, so that the first call costs what the next ones do (kernel set-up, shader compilation). */
   warmUp(model: M, files: LoadedFiles, env: TaskEnv): Promise<void>;
   dispose(model: M): void;
+  /**
+   * True when the model does not run on tfjs's backend (webinfer's engine): a backend switch
+   * neither frees nor rebuilds it. Default: every model runs on tfjs's backend.
+   */
+  portable?(model: M): boolean;
   /**
    * The operations of one loaded model (with its queues). `current()` is the model now: it is
    * rebuilt after a backend switch, and throws ModelDisposedError once the model is unloaded.
@@ -128,7 +139,9 @@ export function defineTask<T extends TaskName, M>(runtime: TaskRuntime<T, M>): T
         if (model === undefined) throw new ModelDisposedError(`model "${where}" is being rebuilt after a backend switch and failed to load`, { model: files.manifest.id });
         return model;
       };
+      const portable = (): boolean => model !== undefined && runtime.portable?.(model) === true;
       const release = (): void => {
+        if (portable()) return;
         const m = model;
         model = undefined;
         if (m === undefined) return;
@@ -142,12 +155,19 @@ export function defineTask<T extends TaskName, M>(runtime: TaskRuntime<T, M>): T
         ops: runtime.ops(current, files, env),
         release,
         async rebuild() {
+          if (portable()) return;
           release();
           if (!disposed) model = await build();
         },
         dispose() {
           disposed = true;
-          release();
+          const m = model;
+          model = undefined;
+          try {
+            if (m !== undefined) runtime.dispose(m);
+          } catch {
+            /* a lost device takes its buffers with it */
+          }
         },
       };
     },

@@ -8,15 +8,18 @@
  * context ends with `finishReason: 'length'` (no sliding window: GPT-2's absolute
  * positions would need the whole prefix recomputed).
  */
-import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidInputError } from '../../src/shared/errors/invalid-input.js';
 import type { Outcome } from '../../src/shared/settle.js';
 import type { BackendName, FinishReason, GenerateChunk, GenerateResult } from '../../src/shared/types.js';
 import type { GenerateOptionsWire } from '../../src/shared/wire.js';
 import { ManifestError } from '../../src/shared/errors/manifest.js';
 import { eosIds, parseGpt2Config } from '../gpt2/config.js';
-import { Gpt2Model, KvCache } from '../gpt2/model.js';
 import { readSafetensors } from '../gpt2/safetensors.js';
+import type { Decoder, DecoderSession } from '../decoders/decoder.js';
+import { engineGpt2 } from '../decoders/engine-gpt2.js';
+import { tfjsGpt2 } from '../decoders/tfjs-gpt2.js';
+import type { Engine } from '../engine/engine.js';
+import { indexSafetensors } from '../engine/tensors.js';
 import { sampleToken, seededRandom } from '../gpt2/sampling.js';
 import { TextStream } from '../gpt2/text-stream.js';
 import { Gpt2Tokenizer } from '../gpt2/tokenizer.js';
@@ -41,16 +44,20 @@ const CHUNK_RE = /^model\.safetensors\.part-\d+-of-\d+$/;
  */
 const yieldToEventLoop = nextTask;
 
-/** A loaded text-generation model. */
+/** A loaded text-generation model: its decoder (tfjs or the WASM engine), tokenizer and end tokens. */
 export interface TextGenerationModel {
-  readonly model: Gpt2Model;
+  readonly decoder: Decoder;
   readonly tokenizer: Gpt2Tokenizer;
   readonly eos: readonly number[];
   dispose(): void;
 }
 
-/** Builds the model from its verified files (`config.json`, `tokenizer.json`, `model.safetensors` or its chunks in order). */
-export function loadTextGeneration(loaded: LoadedFiles): TextGenerationModel {
+/**
+ * Builds the model from its verified files (`config.json`, `tokenizer.json`, `model.safetensors`
+ * or its chunks in order): on webinfer's WebAssembly engine when `engine` is given (the WASM
+ * backend), else with tfjs ops on the current tfjs backend (WebGPU, CPU).
+ */
+export function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): TextGenerationModel {
   const { manifest } = loaded;
   const where = `${manifest.id}@${manifest.version}`;
   const text = (name: string): string => {
@@ -60,16 +67,16 @@ export function loadTextGeneration(loaded: LoadedFiles): TextGenerationModel {
   };
   const config = parseGpt2Config(text('config.json'), `${where}/config.json`);
   const tokenizer = Gpt2Tokenizer.fromJson(text('tokenizer.json'), `${where}/tokenizer.json`);
+  if (tokenizer.size > config.vocab_size) {
+    throw new ManifestError(`${where}: tokenizer has ${tokenizer.size} tokens but vocab_size is ${config.vocab_size}`, { url: where, issues: ['vocab size'] });
+  }
   const variant = manifest.variants[loaded.dtype] ?? manifest.variants.float32;
   const whole = loaded.files.get('model.safetensors');
   const chunks = whole ? [whole] : variant.files.filter((f) => CHUNK_RE.test(f.path)).map((f) => loaded.files.get(f.path) as Uint8Array);
   if (chunks.length === 0) throw new ManifestError(`${where}: model.safetensors is missing`, { url: where, issues: ['missing model.safetensors'] });
-  const model = Gpt2Model.fromTensors(config, readSafetensors(chunks, `${where}/model.safetensors`), `${where}/model.safetensors`);
-  if (tokenizer.size > config.vocab_size) {
-    model.dispose();
-    throw new ManifestError(`${where}: tokenizer has ${tokenizer.size} tokens but vocab_size is ${config.vocab_size}`, { url: where, issues: ['vocab size'] });
-  }
-  return { model, tokenizer, eos: eosIds(config), dispose: () => model.dispose() };
+  const file = `${where}/model.safetensors`;
+  const decoder = engine ? engineGpt2(engine, config, indexSafetensors(chunks, file), file) : tfjsGpt2(config, readSafetensors(chunks, file), file);
+  return { decoder, tokenizer, eos: eosIds(config), dispose: () => decoder.dispose() };
 }
 
 /**
@@ -96,11 +103,11 @@ export async function generate(
   queue: FifoQueue,
 ): Promise<GenerateResult> {
   const lm = current();
-  const { model, tokenizer } = lm;
-  const P = model.config.n_positions;
+  const { decoder, tokenizer } = lm;
+  const P = decoder.info.contextLength;
   let ids = tokenizer.encode(prompt);
   if (ids.length === 0) {
-    const start = model.config.bos_token_id ?? lm.eos[0];
+    const start = decoder.info.bosTokenId ?? lm.eos[0];
     if (start === undefined || start === null) throw new InvalidInputError('the prompt is empty and the model has no bos_token_id to start from', { reason: 'empty-prompt', field: 'prompt' });
     ids = [start];
   }
@@ -125,7 +132,9 @@ async function run(
   const t0 = performance.now();
   const random = seededRandom(o.seed ?? Math.floor(Math.random() * 2 ** 32));
   const stream = new TextStream(o.stop);
-  let cache = new KvCache(lm.model.config.n_layer);
+  const budget = Math.min(o.maxTokens, lm.decoder.info.contextLength - promptIds.length);
+  const capacity = promptIds.length + budget;
+  let session: DecoderSession = lm.decoder.session(capacity);
   const tokens: number[] = [];
   let batch: GenerateChunk[] = [];
   let messages = 0;
@@ -141,26 +150,20 @@ async function run(
     delivered = Promise.resolve(sink(out)).catch(() => undefined);
   };
   let finishReason: FinishReason = 'length';
-  const budget = Math.min(o.maxTokens, lm.model.config.n_positions - promptIds.length);
   const all = [...promptIds];
-  /** Logits of the next token: the new ids through the cache (or everything after a backend switch, or without a cache). */
+  /** Logits of the next token: the new ids through the session (everything again after a backend switch, or without a cache). */
   const step = (input: readonly number[]): Promise<Float32Array> =>
     env.run(async () => {
       const now = current();
       let ids = input;
       if (now !== lm) {
         // The model was rebuilt on another backend: its old cache went with the old device.
-        cache.dispose();
+        session.dispose();
         lm = now;
-        cache = new KvCache(lm.model.config.n_layer);
+        session = lm.decoder.session(capacity);
         ids = all;
       }
-      const logits = o.useCache ? lm.model.step(ids, cache) : stepWithoutCache(lm.model, all);
-      try {
-        return (await logits.data()) as Float32Array;
-      } finally {
-        logits.dispose();
-      }
+      return o.useCache ? session.step(ids) : lm.decoder.recompute(all);
     });
   try {
     let input: readonly number[] = promptIds;
@@ -191,7 +194,7 @@ async function run(
       all.push(next);
     }
   } finally {
-    cache.dispose();
+    session.dispose();
   }
   const tail = stream.finish();
   if (tail) {
@@ -204,28 +207,13 @@ async function run(
   return { text: stream.text, tokens, finishReason, promptTokens: promptIds.length, messages, ms: performance.now() - t0, queuedMs, backend: env.backend() };
 }
 
-/** No KV cache: the whole sequence through the model, last position's logits (a fresh cache, freed at once). */
-function stepWithoutCache(model: TextGenerationModel['model'], ids: readonly number[]): tf.Tensor1D {
-  const fresh = new KvCache(model.config.n_layer);
-  try {
-    return model.step(ids, fresh);
-  } finally {
-    fresh.dispose();
-  }
-}
-
 /** For tests and tools: the first-step logits of a prompt (no sampling). */
 export async function firstLogits(lm: TextGenerationModel, ids: readonly number[]): Promise<Float32Array> {
-  const cache = new KvCache(lm.model.config.n_layer);
+  const session = lm.decoder.session(ids.length);
   try {
-    const t = lm.model.step(ids, cache);
-    try {
-      return (await t.data()) as Float32Array;
-    } finally {
-      t.dispose();
-    }
+    return await session.step(ids);
   } finally {
-    cache.dispose();
+    session.dispose();
   }
 }
 
@@ -270,7 +258,9 @@ function generatorOps(current: () => TextGenerationModel, env: TaskEnv) {
 export const textGeneration = defineTask<'text-generation', TextGenerationModel>({
   task: 'text-generation',
   formats: ['gpt2-safetensors'],
-  load: async (files) => loadTextGeneration(files),
+  // On WASM the model runs on webinfer's engine (it survives a tfjs backend switch); elsewhere on tfjs ops.
+  load: async (files, env) => loadTextGeneration(files, env.backend() === 'wasm' && env.engine ? await env.engine() : undefined),
+  portable: (model) => model.decoder.info.runtime.startsWith('engine'),
   // Tensor set-up happens on the first step; a generation's prefill is its own warm-up.
   warmUp: async () => undefined,
   dispose: (model) => model.dispose(),

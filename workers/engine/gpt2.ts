@@ -1,0 +1,280 @@
+/**
+ * GPT-2 on the WebAssembly engine: the weights packed into the engine's memory (float32
+ * panels, or int8 / int4 panels with their scales, kept quantized), one descriptor of their
+ * addresses, and a forward pass of T tokens at a time through `native/engine.c`
+ * (`JOB_GPT2`), all threads taking part.
+ *
+ * Memory is bounded and flat in the prompt length: the KV cache of a generation is allocated
+ * once for the positions it can reach, and a prompt runs in chunks of at most `chunk` tokens,
+ * so no buffer grows with the square of the prompt.
+ */
+import { ManifestError } from '../../src/shared/errors/manifest.js';
+import { packedLength, packFloat, quantizedBytes, scaleCount, type MatrixLayout } from '../../src/shared/quant/panels.js';
+import type { Gpt2Config } from '../gpt2/config.js';
+import { Engine, JOB, type Region } from './engine.js';
+import { toFloat32, type TensorEntry, type TensorSource } from './tensors.js';
+
+/** How the weights are held. */
+export type WeightKind = 'float32' | 'int8' | 'int4';
+const KIND_CODE: Record<WeightKind, number> = { float32: 0, int8: 1, int4: 2 };
+
+/** Words of the model descriptor (see `native/engine.c`). */
+const M = { L: 0, C: 1, H: 2, V: 3, P: 4, KIND: 5, G: 6, EPS: 7, WTE: 8, WTES: 9, WPE: 10, LNFG: 11, LNFB: 12, LAYERS: 16, PER_LAYER: 16 } as const;
+const LW = { ln1g: 0, ln1b: 1, attW: 2, attS: 3, attB: 4, projW: 5, projS: 6, projB: 7, ln2g: 8, ln2b: 9, fcW: 10, fcS: 11, fcB: 12, fpW: 13, fpS: 14, fpB: 15 } as const;
+/** Words of the state descriptor. */
+const S = { KC: 0, VC: 1, PCAP: 2, TMAX: 3, X: 4, H: 5, QKV: 6, ATT: 7, FF: 8, SCORES: 9, LOGITS: 10, ROW: 11, IDS: 12, WORDS: 16 } as const;
+
+/** Tokens run per forward call of a prompt (scratch memory scales with it, not with the prompt). */
+export const DEFAULT_CHUNK = 64;
+
+/** A generation's state on the engine: its KV cache and scratch buffers. Free it with `dispose()`. */
+export class Gpt2EngineState {
+  /** Positions filled so far. */
+  length = 0;
+  #disposed = false;
+  constructor(
+    private readonly engine: Engine,
+    readonly desc: Region,
+    readonly capacity: number,
+    readonly chunk: number,
+    private readonly regions: Region[],
+  ) {}
+
+  get bytes(): number {
+    return this.regions.reduce((s, r) => s + r.bytes, 0);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.regions.forEach((r) => this.engine.free(r));
+  }
+}
+
+function f32Bits(x: number): number {
+  const b = new Float32Array([x]);
+  return new Uint32Array(b.buffer)[0] as number;
+}
+
+/**
+ * A GPT-2 held by the engine.
+ *
+ * @example
+ * const lm = Gpt2Engine.load(engine, config, indexSafetensors(bytes), { kind: 'float32' });
+ * const state = lm.newState(64);
+ * const logits = lm.forward(state, [464, 3290]); // Float32Array(vocab_size); state.length === 2
+ * state.dispose(); lm.dispose();
+ */
+export class Gpt2Engine {
+  readonly #regions: Region[] = [];
+  readonly #desc: Region;
+  #disposed = false;
+
+  private constructor(
+    readonly engine: Engine,
+    readonly config: Gpt2Config,
+    readonly kind: WeightKind,
+    readonly group: number,
+    build: (alloc: (bytes: number) => Region) => Region,
+  ) {
+    try {
+      this.#desc = build((bytes) => {
+        const r = engine.alloc(bytes);
+        this.#regions.push(r);
+        return r;
+      });
+    } catch (e) {
+      this.#regions.forEach((r) => engine.free(r));
+      throw e;
+    }
+  }
+
+  /** Bytes of engine memory the weights take (as held: quantized weights stay quantized). */
+  get weightBytes(): number {
+    return this.#regions.reduce((s, r) => s + r.bytes, 0);
+  }
+
+  /**
+   * Lays the weights of `tensors` out in the engine's memory. Float tensors (F32, F16, BF16) are
+   * packed as float32 panels; a file written by the int8 / int4 quantizer (`wi_q8` / `wi_q4`
+   * tensors) is copied as is.
+   */
+  static load(engine: Engine, config: Gpt2Config, tensors: TensorSource, where = 'model.safetensors'): Gpt2Engine {
+    const { n_layer: L, n_embd: C, n_head: H, vocab_size: V, n_positions: P } = config;
+    const quant = tensors.metadata['webinfer.quantization'];
+    const kind: WeightKind = quant === 'int8' ? 'int8' : quant === 'int4' ? 'int4' : 'float32';
+    const group = kind === 'float32' ? 0 : Number(tensors.metadata['webinfer.group']);
+    if (kind !== 'float32' && (!Number.isInteger(group) || group <= 0 || C % group !== 0 || (4 * C) % group !== 0)) {
+      throw new ManifestError(`${where}: webinfer.group ${String(tensors.metadata['webinfer.group'])} does not divide n_embd ${C}`, { url: where, issues: ['webinfer.group'] });
+    }
+    const bad = (why: string): never => {
+      throw new ManifestError(`${where}: ${why}`, { url: where, issues: [why] });
+    };
+    const find = (name: string, suffix = ''): TensorEntry | undefined => tensors.get(name + suffix) ?? tensors.get(name.replace(/^transformer\./, '') + suffix);
+    const need = (name: string, shape: number[]): TensorEntry => {
+      const e = find(name);
+      if (!e) return bad(`tensor ${name} is missing`);
+      if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) bad(`${name} has shape [${e.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
+      if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') bad(`${name} is ${e.dtype}, expected a float tensor`);
+      return e;
+    };
+    return new Gpt2Engine(engine, config, kind, group, (alloc) => {
+      const floats = (name: string, shape: number[]): number => {
+        const e = need(name, shape);
+        const count = shape.reduce((a, b) => a * b, 1);
+        const r = alloc(count * 4);
+        toFloat32(tensors.read(e), e.dtype, engine.f32(r, count));
+        return r.ptr;
+      };
+      /** A K×N matrix: float panels, or the quantizer's panels and scales copied in. Returns [weights, scales]. */
+      const matrix = (name: string, K: number, N: number, layout: MatrixLayout): [number, number] => {
+        if (kind === 'float32') {
+          const e = need(name, layout === 'kn' ? [K, N] : [N, K]);
+          const raw = tensors.read(e);
+          const elem = e.dtype === 'F32' ? 4 : 2;
+          const rowLen = layout === 'kn' ? N : K;
+          const r = alloc(packedLength(K, N) * 4);
+          packFloat((i, out) => toFloat32(raw.subarray(i * rowLen * elem, (i + 1) * rowLen * elem), e.dtype, out), layout, K, N, engine.f32(r, packedLength(K, N)));
+          return [r.ptr, 0];
+        }
+        const bits = kind === 'int8' ? 8 : 4;
+        const qe = find(name, bits === 8 ? '.wi_q8' : '.wi_q4');
+        const se = find(name, '.wi_scales');
+        if (!qe || !se) return bad(`${name}: the ${kind} file has no ${name}${bits === 8 ? '.wi_q8' : '.wi_q4'} / .wi_scales`);
+        const qBytes = quantizedBytes(K, N, bits);
+        const sCount = scaleCount(K, N, group);
+        if (qe.bytes !== qBytes || se.bytes !== sCount * 4 || se.dtype !== 'F32') bad(`${name}: quantized tensors do not match [${K}, ${N}] with groups of ${group}`);
+        const q = alloc(qBytes);
+        engine.u8(q, qBytes).set(tensors.read(qe));
+        const s = alloc(sCount * 4);
+        engine.u8(s, sCount * 4).set(tensors.read(se));
+        return [q.ptr, s.ptr];
+      };
+      const desc = alloc((M.LAYERS + M.PER_LAYER * L) * 4);
+      const d = new Uint32Array(engine.memory.buffer, desc.ptr, M.LAYERS + M.PER_LAYER * L);
+      const set = (i: number, v: number): void => {
+        // A fresh view each time: packing may have grown the memory (a non-shared buffer detaches).
+        new Uint32Array(engine.memory.buffer, desc.ptr, M.LAYERS + M.PER_LAYER * L)[i] = v >>> 0;
+      };
+      d.fill(0);
+      set(M.L, L);
+      set(M.C, C);
+      set(M.H, H);
+      set(M.V, V);
+      set(M.P, P);
+      set(M.KIND, KIND_CODE[kind]);
+      set(M.G, group);
+      set(M.EPS, f32Bits(config.layer_norm_epsilon));
+      const [wte, wteS] = matrix('transformer.wte.weight', C, V, 'nk');
+      set(M.WTE, wte);
+      set(M.WTES, wteS);
+      set(M.WPE, floats('transformer.wpe.weight', [P, C]));
+      set(M.LNFG, floats('transformer.ln_f.weight', [C]));
+      set(M.LNFB, floats('transformer.ln_f.bias', [C]));
+      for (let l = 0; l < L; l++) {
+        const p = `transformer.h.${l}.`;
+        const at = (w: number): number => M.LAYERS + l * M.PER_LAYER + w;
+        set(at(LW.ln1g), floats(`${p}ln_1.weight`, [C]));
+        set(at(LW.ln1b), floats(`${p}ln_1.bias`, [C]));
+        const [aw, as] = matrix(`${p}attn.c_attn.weight`, C, 3 * C, 'kn');
+        set(at(LW.attW), aw);
+        set(at(LW.attS), as);
+        set(at(LW.attB), floats(`${p}attn.c_attn.bias`, [3 * C]));
+        const [pw, ps] = matrix(`${p}attn.c_proj.weight`, C, C, 'kn');
+        set(at(LW.projW), pw);
+        set(at(LW.projS), ps);
+        set(at(LW.projB), floats(`${p}attn.c_proj.bias`, [C]));
+        set(at(LW.ln2g), floats(`${p}ln_2.weight`, [C]));
+        set(at(LW.ln2b), floats(`${p}ln_2.bias`, [C]));
+        const [fw, fs] = matrix(`${p}mlp.c_fc.weight`, C, 4 * C, 'kn');
+        set(at(LW.fcW), fw);
+        set(at(LW.fcS), fs);
+        set(at(LW.fcB), floats(`${p}mlp.c_fc.bias`, [4 * C]));
+        const [gw, gs] = matrix(`${p}mlp.c_proj.weight`, 4 * C, C, 'kn');
+        set(at(LW.fpW), gw);
+        set(at(LW.fpS), gs);
+        set(at(LW.fpB), floats(`${p}mlp.c_proj.bias`, [C]));
+      }
+      if (H <= 0 || C % H !== 0) bad(`n_embd ${C} is not a multiple of n_head ${H}`);
+      return desc;
+    });
+  }
+
+  /**
+   * A generation's state: a KV cache for `capacity` positions (at most n_positions) and scratch
+   * for chunks of `chunk` tokens.
+   */
+  newState(capacity: number, chunk = DEFAULT_CHUNK): Gpt2EngineState {
+    this.#assertLive();
+    const { n_layer: L, n_embd: C, n_head: H, vocab_size: V, n_positions: P } = this.config;
+    const cap = Math.max(1, Math.min(P, Math.floor(capacity)));
+    const T = Math.max(1, Math.min(chunk, cap));
+    const hd = C / H;
+    const e = this.engine;
+    const regions: Region[] = [];
+    const alloc = (bytes: number): Region => {
+      const r = e.alloc(bytes);
+      regions.push(r);
+      return r;
+    };
+    try {
+      const desc = alloc(S.WORDS * 4);
+      const words = [
+        alloc(L * H * cap * hd * 4).ptr,
+        alloc(L * H * cap * hd * 4).ptr,
+        cap,
+        T,
+        alloc(T * C * 4).ptr,
+        alloc(T * C * 4).ptr,
+        alloc(T * 3 * C * 4).ptr,
+        alloc(T * C * 4).ptr,
+        alloc(T * 4 * C * 4).ptr,
+        alloc(e.threads * cap * 4).ptr,
+        alloc(V * 4).ptr,
+        alloc(C * 4).ptr,
+        alloc(T * 4).ptr,
+      ];
+      const view = e.u32(desc, S.WORDS);
+      view.fill(0);
+      words.forEach((w, i) => (view[i] = w >>> 0));
+      return new Gpt2EngineState(e, desc, cap, T, regions);
+    } catch (err) {
+      regions.forEach((r) => e.free(r));
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `ids` (the next tokens) through the model in chunks, appending to `state`; returns the
+   * logits of the last position (a copy), or nothing with `logits: false`.
+   */
+  forward(state: Gpt2EngineState, ids: readonly number[], options: { logits?: boolean } = {}): Float32Array {
+    this.#assertLive();
+    if (ids.length === 0) throw new RangeError('forward() needs at least one token');
+    if (state.length + ids.length > state.capacity) throw new RangeError(`context of ${state.length + ids.length} tokens exceeds this state's ${state.capacity} positions`);
+    const V = this.config.vocab_size;
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary (${V})`);
+    const want = options.logits !== false;
+    const st = this.engine.u32(state.desc, S.WORDS);
+    const idsPtr = st[S.IDS] as number;
+    const logitsPtr = st[S.LOGITS] as number;
+    for (let i = 0; i < ids.length; i += state.chunk) {
+      const part = ids.slice(i, i + state.chunk);
+      new Int32Array(this.engine.memory.buffer, idsPtr, part.length).set(part);
+      const last = i + state.chunk >= ids.length;
+      this.engine.run(JOB.gpt2, [this.#desc.ptr, state.desc.ptr, idsPtr, part.length, state.length, last && want ? 1 : 0]);
+      state.length += part.length;
+    }
+    return want ? new Float32Array(this.engine.memory.buffer, logitsPtr, V).slice() : new Float32Array(0);
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#regions.forEach((r) => this.engine.free(r));
+  }
+
+  #assertLive(): void {
+    if (this.#disposed) throw new Error('this model was disposed');
+  }
+}
