@@ -120,6 +120,9 @@ function canonicalNestedWorkerUrl(): Plugin {
           /new URL\(\s*\/\*\s*@vite-ignore\s*\*\/\s*new URL\(\s*(["'`])(?:\.\/)?(thread-[\w-]+\.js)\1\s*,\s*import\.meta\.url\s*\)\.href\s*,\s*(["'`])\3\s*\+\s*import\.meta\.url\s*\)/g,
           (_m, _q, file: string) => `new URL("./${file}", import.meta.url)`,
         );
+        // A consumer's Vite reads the options' `type` only as a plain string literal (not a template literal).
+        chunk.code = chunk.code.replace(/(new Worker\(new URL\("\.\/thread-[\w-]+\.js", import\.meta\.url\),\s*\{\s*type:\s*)`module`(,\s*name:\s*)`([\w-]+)`/g, '$1"module"$2"$3"');
+        if (!/new Worker\(new URL\("\.\/thread-[\w-]+\.js", import\.meta\.url\),\s*\{\s*type:\s*"module"/.test(chunk.code)) this.error('could not rewrite the engine thread worker options to string literals');
         if (!/new Worker\(new URL\("\.\/thread-[\w-]+\.js", import\.meta\.url\)/.test(chunk.code)) this.error('could not rewrite the engine thread URL to the canonical form');
       }
     },

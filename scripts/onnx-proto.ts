@@ -72,8 +72,10 @@ const SCHEMA = {
 
 /** AttributeProto.AttributeType values used here. */
 export const ATTR = { FLOAT: 1, INT: 2, STRING: 3, FLOATS: 6, INTS: 7 } as const;
-/** TensorProto.DataType.FLOAT. */
+/** TensorProto.DataType values used here. */
 export const FLOAT = 1;
+export const INT64 = 7;
+export const BOOL = 9;
 
 export interface OnnxNode {
   readonly op: string;
@@ -86,15 +88,23 @@ export interface OnnxNode {
 export interface OnnxInitializer {
   readonly name: string;
   readonly dims: readonly number[];
-  readonly data: Float32Array;
+  /** float32 values, or int64 ones (shape constants). */
+  readonly data: Float32Array | BigInt64Array;
+}
+
+/** A graph input or output: a fixed or symbolic (`'seq'`) size per dimension; float32 unless `elemType` says otherwise. */
+export interface OnnxValue {
+  readonly name: string;
+  readonly dims: ReadonlyArray<number | string>;
+  readonly elemType?: number;
 }
 
 export interface OnnxGraph {
   readonly name: string;
   readonly nodes: readonly OnnxNode[];
   readonly initializers: readonly OnnxInitializer[];
-  readonly inputs: ReadonlyArray<{ name: string; dims: readonly number[] }>;
-  readonly outputs: ReadonlyArray<{ name: string; dims: readonly number[] }>;
+  readonly inputs: readonly OnnxValue[];
+  readonly outputs: readonly OnnxValue[];
   readonly opset: number;
   readonly producer: string;
 }
@@ -102,12 +112,12 @@ export interface OnnxGraph {
 const root = protobuf.Root.fromJSON(SCHEMA);
 const Model = root.lookupType('onnx.ModelProto');
 
-const valueInfo = (v: { name: string; dims: readonly number[] }) => ({
+const valueInfo = (v: OnnxValue) => ({
   name: v.name,
-  type: { tensorType: { elemType: FLOAT, shape: { dim: v.dims.map((d) => ({ dimValue: d })) } } },
+  type: { tensorType: { elemType: v.elemType ?? FLOAT, shape: { dim: v.dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } },
 });
 
-/** Serialises a float32 graph as an ONNX ModelProto (IR version 8). */
+/** Serialises a graph (float32 weights, int64 shape constants) as an ONNX ModelProto (IR version 8). */
 export function encodeOnnx(g: OnnxGraph): Uint8Array {
   const msg = {
     irVersion: 8,
@@ -125,7 +135,12 @@ export function encodeOnnx(g: OnnxGraph): Uint8Array {
           typeof v === 'number' ? (Number.isInteger(v) ? { name, type: ATTR.INT, i: v } : { name, type: ATTR.FLOAT, f: v }) : { name, type: ATTR.INTS, ints: [...v] },
         ),
       })),
-      initializer: g.initializers.map((t) => ({ name: t.name, dims: [...t.dims], dataType: FLOAT, rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) })),
+      initializer: g.initializers.map((t) => ({
+        name: t.name,
+        dims: [...t.dims],
+        dataType: t.data instanceof BigInt64Array ? INT64 : FLOAT,
+        rawData: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+      })),
       input: g.inputs.map(valueInfo),
       output: g.outputs.map(valueInfo),
     },

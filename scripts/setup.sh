@@ -41,4 +41,16 @@ if [ ! -x "$NGINX" ]; then
     exit 1
   fi
 fi
-echo "setup: ok (node $(node --version), $("$CHROMIUM" --version 2>/dev/null || echo "chromium at $CHROMIUM"), $("$NGINX" -v 2>&1))"
+# clang-19 and wasm-ld-19 rebuild webinfer's WebAssembly engine (scripts/build-engine.sh); the tests check that the
+# committed binaries are what their source builds to.
+if ! command -v clang-19 >/dev/null || ! command -v wasm-ld-19 >/dev/null; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian's clang-19 and lld-19"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends clang-19 lld-19 >/dev/null
+  else
+    echo "setup: no clang-19 / wasm-ld-19 (the engine's build check needs them). Install them (sudo apt-get install -y clang-19 lld-19)." >&2
+    exit 1
+  fi
+fi
+echo "setup: ok (node $(node --version), $("$CHROMIUM" --version 2>/dev/null || echo "chromium at $CHROMIUM"), $("$NGINX" -v 2>&1), $(clang-19 --version | head -1))"

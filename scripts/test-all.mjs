@@ -14,6 +14,8 @@ const steps = [
   ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
   // The layer rule (main thread and worker import only src/shared): dependency-cruiser, .dependency-cruiser.cjs.
   ['layer check', 'npm', ['run', '--silent', 'check:layers']],
+  // The committed engine binaries are rebuilt from workers/engine/native/engine.c and must match byte for byte.
+  ['engine build check', 'bash', ['scripts/build-engine.sh', '--check']],
   ['type-level API tests', 'npm', ['run', '--silent', 'test:types']],
   ['unit tests', 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile=.tmp/reports/unit.json']],
   ['build', 'npm', ['run', '--silent', 'build']],
@@ -33,7 +35,7 @@ let failedStep;
 let typeCounts = { passed: 0, failed: 0 };
 /** Steps whose output is counted line by line (`ok …` / `FAIL …`), or as one test when they print no such lines. */
 const counted = { passed: 0, failed: 0 };
-const LINE_COUNTED = new Set(['layer check', 'package checks']);
+const LINE_COUNTED = new Set(['layer check', 'engine build check', 'package checks']);
 for (const [name, cmd, args] of steps) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
   const started = Date.now();

@@ -2,7 +2,8 @@
  * Which weights variant a load downloads. Decided in the worker, after the backend is
  * settled (so a WebGPU → WASM fallback is known when the variant is chosen).
  *
- * `auto`: `float16` when the manifest has it, else `float32`. Why not the backend? tfjs 4.22
+ * `auto`: `float16` when the manifest has it, else `float32`; `int8` / `int4` (text models) only
+ * when asked, and only on WASM (webinfer's engine runs them). Why not the backend? tfjs 4.22
  * dequantizes every variant to float32 when the model loads, on every backend (WebGPU, WASM,
  * CPU), so the backend computes in float32 whatever was downloaded: the variant only trades
  * download size against accuracy. float16 halves the bytes and changes probabilities by about
@@ -15,16 +16,23 @@
  */
 import { InvalidInputError } from '../src/shared/errors/invalid-input.js';
 import type { Manifest } from '../src/shared/registry/schema.js';
+import { DTYPES } from '../src/shared/lists.js';
 import type { BackendName, Dtype, DtypePreference } from '../src/shared/types.js';
 
 export function chooseDtype(manifest: Manifest, wanted: DtypePreference, backend: BackendName): { dtype: Dtype; reason: string } {
   const has = (d: Dtype): boolean => manifest.variants[d] !== undefined;
-  const available = (['float32', 'float16', 'uint8'] as const).filter(has);
+  const available = DTYPES.filter(has);
   if (wanted !== 'auto') {
     if (!has(wanted)) {
       throw new InvalidInputError(`${manifest.id}@${manifest.version} has no ${wanted} variant (it has ${available.join(', ')})`, { reason: 'dtype-unavailable', field: 'dtype' });
     }
-    return { dtype: wanted, reason: `asked for ${wanted}` };
+    if ((wanted === 'int8' || wanted === 'int4') && backend !== 'wasm') {
+      throw new InvalidInputError(`${wanted} weights run on webinfer's WASM engine; this worker runs ${backend} (load float16 or float32, or create the client with backend: 'wasm')`, {
+        reason: 'dtype-unsupported',
+        field: 'dtype',
+      });
+    }
+    return { dtype: wanted, reason: `asked for ${wanted}${wanted === 'int8' || wanted === 'int4' ? ': kept quantized in memory by the WASM engine' : ''}` };
   }
   if (has('float16')) {
     return { dtype: 'float16', reason: `auto: float16 halves the download; ${backend} computes in float32 after tfjs dequantizes it on load (uint8 only when asked: it may cost accuracy)` };

@@ -81,7 +81,7 @@ export function makeProgram(): Command {
     .option('--task <task>', 'task, overriding the card')
     .option('--description <text>', 'description, overriding the card')
     .option('--entry <file>', 'model JSON inside the directory (default: model.json)')
-    .option('--quantize <dtypes>', 'also write quantized variants: float16, uint8 or float16,uint8', quantizeList)
+    .option('--quantize <dtypes>', 'also write quantized variants: float16, uint8 (image models), int8, int4 (text models), comma-separated', quantizeList)
     .option('--private', 'a new model is private: reads need a read token on the service, export leaves it out')
     .option('--no-progress', 'no progress bar')
     .action(async (modelDir: string, o: Target & { id: string; version: string; alias: string[]; card?: string; task?: string; description?: string; entry?: string; private?: boolean; progress: boolean; quantize?: string[] }) => {

@@ -26,6 +26,7 @@ import {
 import { compareSemver, paths } from 'webinfer/protocol';
 import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, toJsonText, type LockOptions } from './store.js';
 import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
+import { quantizeGpt2Safetensors, TEXT_QUANTIZED_DTYPES, type TextQuantizedDtype } from './quantize-text.js';
 import { sha256Hex } from './store.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
@@ -58,7 +59,7 @@ export interface PublishOptions {
    * Also write quantized variants (`float16`, `uint8`) of the float32 weights, in the tfjs
    * weights-manifest format that tfjs dequantizes on load. See `registry/src/quantize.ts`.
    */
-  quantize?: readonly QuantizedDtype[];
+  quantize?: readonly AnyQuantizedDtype[];
   /** gpt2-safetensors: largest chunk of `model.safetensors` (default 32 MiB); bigger files are split. */
   chunkBytes?: number;
   /** Timestamp of the publication (tests). Default: now. */
@@ -307,31 +308,76 @@ async function describeFiles(files: ModelFiles['files']): Promise<FileEntry[]> {
 
 /** One quantized variant, in memory until it is stored. */
 interface QuantizedVariant {
-  dtype: QuantizedDtype;
+  dtype: QuantizedDtype | TextQuantizedDtype;
   files: Array<FileEntry & { bytes: Uint8Array }>;
 }
 
+/** Every dtype `--quantize` knows: float16 and uint8 for image models, float16, int8 and int4 for text models. */
+export const ANY_QUANTIZED_DTYPES = [...new Set([...QUANTIZED_DTYPES, ...TEXT_QUANTIZED_DTYPES])];
+export type AnyQuantizedDtype = QuantizedDtype | TextQuantizedDtype;
+
 /**
  * Checks a list of quantized dtypes (e.g. from `--quantize float16,uint8`): `INVALID` naming the
- * supported ones on anything else. Duplicates are dropped.
+ * supported ones on anything else. Duplicates are dropped. Which of them fit a model is checked
+ * when its format is known (int8 / int4 are for text models, uint8 for image models).
  *
  * @example
  * quantizedDtypes(['float16', 'uint8']);   // ['float16', 'uint8']
- * quantizedDtypes(['int4']);               // throws: cannot quantize to "int4" (supported: float16, uint8)
+ * quantizedDtypes(['int2']);               // throws: cannot quantize to "int2" (supported: float16, uint8, int8, int4)
  */
-export function quantizedDtypes(dtypes: readonly string[]): QuantizedDtype[] {
-  const out: QuantizedDtype[] = [];
+export function quantizedDtypes(dtypes: readonly string[]): AnyQuantizedDtype[] {
+  const out: AnyQuantizedDtype[] = [];
   for (const d of new Set(dtypes)) {
-    const known = QUANTIZED_DTYPES.find((q) => q === d);
-    if (known === undefined) throw new RegistryStoreError(`cannot quantize to "${d}" (supported: ${QUANTIZED_DTYPES.join(', ')})`, 'INVALID');
+    const known = ANY_QUANTIZED_DTYPES.find((q) => q === d);
+    if (known === undefined) throw new RegistryStoreError(`cannot quantize to "${d}" (supported: ${ANY_QUANTIZED_DTYPES.join(', ')})`, 'INVALID');
     out.push(known);
   }
   return out;
 }
 
+/** Builds the requested quantized variants of a text model (gpt2-safetensors): float16, int8, int4. */
+async function quantizeTextVariants(model: ModelFiles, dtypes: readonly string[]): Promise<QuantizedVariant[]> {
+  const wanted: TextQuantizedDtype[] = [];
+  for (const d of new Set(dtypes)) {
+    const known = TEXT_QUANTIZED_DTYPES.find((q) => q === d);
+    if (known === undefined) throw new RegistryStoreError(`cannot quantize a text model to "${d}" (supported: ${TEXT_QUANTIZED_DTYPES.join(', ')})`, 'INVALID');
+    wanted.push(known);
+  }
+  if (wanted.length === 0) return [];
+  const weights = new Uint8Array(Buffer.concat(await Promise.all(model.files.filter((f) => f.path.startsWith('model.safetensors')).map(readRange))));
+  const other = await Promise.all(
+    model.files.filter((f) => !f.path.startsWith('model.safetensors')).map(async (f) => ({ path: f.path, bytes: new Uint8Array(await readRange(f)) })),
+  );
+  return wanted.map((dtype) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = quantizeGpt2Safetensors(weights, dtype);
+    } catch (e) {
+      throw new RegistryStoreError(`cannot quantize model.safetensors to ${dtype}: ${(e as Error).message}`, 'INVALID', { cause: e });
+    }
+    // Chunked like the float32 file, so big variants stay resumable and cached per chunk.
+    const chunks: Array<{ path: string; bytes: Uint8Array }> = [];
+    if (bytes.byteLength <= MAX_CHUNK_BYTES) chunks.push({ path: 'model.safetensors', bytes });
+    else {
+      const n = Math.ceil(bytes.byteLength / MAX_CHUNK_BYTES);
+      const width = Math.max(5, String(n).length);
+      for (let i = 0; i < n; i++) {
+        chunks.push({ path: `model.safetensors.part-${String(i).padStart(width, '0')}-of-${String(n).padStart(width, '0')}`, bytes: bytes.subarray(i * MAX_CHUNK_BYTES, (i + 1) * MAX_CHUNK_BYTES) });
+      }
+    }
+    return { dtype, files: [...other, ...chunks].map((f) => ({ path: f.path, size: f.bytes.byteLength, sha256: sha256Hex(f.bytes), bytes: f.bytes })) };
+  });
+}
+
 /** Builds the requested quantized variants of a model directory's float32 weights. */
 async function quantizeVariants(model: ModelFiles, dtypes: readonly string[]): Promise<QuantizedVariant[]> {
-  const wanted = quantizedDtypes(dtypes);
+  if (model.format === 'gpt2-safetensors') return quantizeTextVariants(model, dtypes);
+  const wanted: QuantizedDtype[] = [];
+  for (const d of new Set(dtypes)) {
+    const known = QUANTIZED_DTYPES.find((q) => q === d);
+    if (known === undefined) throw new RegistryStoreError(`cannot quantize a ${model.format} model to "${d}" (supported: ${QUANTIZED_DTYPES.join(', ')}; int8 and int4 are for text models)`, 'INVALID');
+    wanted.push(known);
+  }
   if (wanted.length === 0) return [];
   const json = JSON.parse(await fs.readFile(model.files[0]!.abs, 'utf8')) as Record<string, unknown>;
   const shards = await Promise.all(model.files.slice(1).map((f) => fs.readFile(f.abs)));

@@ -124,7 +124,8 @@ describe('publish --quantize', () => {
   });
 
   it('refuses an unknown dtype and writes nothing', async () => {
-    await expect(publish({ modelDir: tinyDir, root, id: 'tiny-q', version: '2.0.0', card: path.join(tinyDir, 'card.json'), quantize: ['int4' as 'uint8'] })).rejects.toThrow(/cannot quantize to "int4"/);
+    await expect(publish({ modelDir: tinyDir, root, id: 'tiny-q', version: '2.0.0', card: path.join(tinyDir, 'card.json'), quantize: ['int4'] })).rejects.toThrow(/cannot quantize a tfjs-layers model to "int4"/);
+    await expect(publish({ modelDir: tinyDir, root, id: 'tiny-q', version: '2.0.0', card: path.join(tinyDir, 'card.json'), quantize: ['int2' as 'int4'] })).rejects.toThrow(/cannot quantize .*"int2"/);
     expect(await new RegistryStore(root).readManifest('tiny-q', '2.0.0')).toBeUndefined();
   });
 });
@@ -151,7 +152,7 @@ describe('webinfer-registry publish --quantize', () => {
       expect(Object.keys(m.variants).sort()).toEqual(['float16', 'float32', 'uint8']);
       const bad = await cli(...base, '--version', '2.0.0', '--quantize', 'int4');
       expect(bad.code).toBe(1);
-      expect(bad.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'))).toEqual(['webinfer-registry: error: cannot quantize to "int4" (supported: float16, uint8)']);
+      expect(bad.stderr.split('\n').filter((l) => l.trim() && !l.startsWith('npm warn'))).toEqual(['webinfer-registry: error: cannot quantize a tfjs-layers model to "int4" (supported: float16, uint8; int8 and int4 are for text models)']);
     } finally {
       await rm(root, { recursive: true, force: true });
     }

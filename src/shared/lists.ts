@@ -14,9 +14,13 @@ export const BACKEND_PREFERENCES = ['auto', ...BACKEND_NAMES] as const;
 /** What the caller asks for: `auto` (WebGPU on a hardware adapter, else WASM, else CPU) or one backend. */
 export type BackendPreference = (typeof BACKEND_PREFERENCES)[number];
 
-/** Numeric variants of a model's weights. `float32` is always present. */
-export const DTYPES = ['float32', 'float16', 'uint8'] as const;
-/** A numeric variant of the weights (tfjs dequantizes them to float32 on load). */
+/**
+ * Numeric variants of a model's weights. `float32` is always present. `float16` and `uint8`
+ * (image models) are dequantized to float32 by tfjs on load; `int8` and `int4` (text models) are
+ * group-wise quantized weights that webinfer's WASM engine keeps quantized in memory.
+ */
+export const DTYPES = ['float32', 'float16', 'uint8', 'int8', 'int4'] as const;
+/** A numeric variant of the weights. */
 export type Dtype = (typeof DTYPES)[number];
 /** What a load may ask for: a variant, or `auto`. */
 export const DTYPE_PREFERENCES = ['auto', ...DTYPES] as const;

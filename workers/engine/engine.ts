@@ -306,7 +306,7 @@ export class Engine {
 /** The default helper: a module worker running `thread.ts`, ready once it has instantiated the engine. */
 const spawnModuleWorker: SpawnThread = (init) =>
   new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./thread.ts', import.meta.url), { type: 'module', name: `webinfer-engine-${init.tid}` });
+    const worker = new Worker(new URL('./thread.ts', import.meta.url), { type: 'module', name: 'webinfer-engine' });
     const fail = (why: string): void => {
       worker.terminate();
       reject(new Error(`engine thread ${init.tid} failed to start: ${why}`));

@@ -115,45 +115,4 @@ export function indexSafetensors(input: Uint8Array | readonly Uint8Array[], wher
   };
 }
 
-let halfTable: Float32Array | undefined;
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
-
-/**
- * A float tensor's values (F32, F16 or BF16) as float32, written into `out` (which must hold them).
- *
- * @example
- * toFloat32(src.read(entry), 'F16', view); // view now holds the values
- */
-export function toFloat32(raw: Uint8Array, dtype: TensorDtype, out: Float32Array): Float32Array {
-  const count = out.length;
-  if (dtype === 'F32') {
-    if (raw.byteOffset % 4 === 0) out.set(new Float32Array(raw.buffer, raw.byteOffset, count));
-    else out.set(new Float32Array(raw.slice().buffer, 0, count));
-    return out;
-  }
-  if (dtype === 'F16') {
-    if (!halfTable) {
-      halfTable = new Float32Array(65536);
-      for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
-    }
-    const t = halfTable;
-    const u16 = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, count) : new Uint16Array(raw.slice().buffer, 0, count);
-    for (let i = 0; i < count; i++) out[i] = t[u16[i] as number] as number;
-    return out;
-  }
-  if (dtype === 'BF16') {
-    const u16 = raw.byteOffset % 2 === 0 ? new Uint16Array(raw.buffer, raw.byteOffset, count) : new Uint16Array(raw.slice().buffer, 0, count);
-    const bits = new Uint32Array(out.buffer, out.byteOffset, count);
-    for (let i = 0; i < count; i++) bits[i] = (u16[i] as number) << 16;
-    return out;
-  }
-  throw new RangeError(`${dtype} is not a float dtype`);
-}
+export { toFloat32 } from '../../src/shared/quant/safetensors.js';

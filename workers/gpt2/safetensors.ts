@@ -4,6 +4,7 @@
  * F32, F16 and BF16 tensors are returned as float32. Pure TypeScript.
  */
 import { ManifestError } from '../../src/shared/errors/manifest.js';
+import { floatToHalfBits } from '../../src/shared/quant/safetensors.js';
 
 export interface SafeTensor {
   readonly dtype: string;
@@ -130,19 +131,5 @@ export function writeSafetensors(tensors: Record<string, { shape: number[]; data
   return out;
 }
 
-/** float → IEEE half (round to nearest). */
-export function floatToHalf(x: number): number {
-  const f = new Float32Array([x]);
-  const u = new Uint32Array(f.buffer)[0] as number;
-  const sign = (u >> 16) & 0x8000;
-  let e = ((u >> 23) & 0xff) - 127 + 15;
-  let m = u & 0x7fffff;
-  if (e >= 31) return sign | 0x7c00 | (((u >> 23) & 0xff) === 0xff && m ? 0x200 : 0);
-  if (e <= 0) {
-    if (e < -10) return sign;
-    m = (m | 0x800000) >> (1 - e);
-    return sign | ((m + 0x1000) >> 13);
-  }
-  const r = sign | (e << 10) | (m >> 13);
-  return (m & 0x1000) !== 0 ? r + 1 : r;
-}
+/** float → IEEE half bits (round to nearest). */
+export const floatToHalf = floatToHalfBits;

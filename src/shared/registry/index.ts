@@ -14,3 +14,5 @@
 export * from './schema.js';
 export * from './refs.js';
 export * from '../errors/index.js';
+export * from '../quant/panels.js';
+export * from '../quant/safetensors.js';

@@ -82,6 +82,8 @@ export const Manifest = v.looseObject({
       float32: Variant,
       float16: v.optional(Variant),
       uint8: v.optional(Variant),
+      int8: v.optional(Variant),
+      int4: v.optional(Variant),
     }),
   ),
   /** Required for image-classification. */
