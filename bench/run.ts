@@ -12,7 +12,7 @@
  * in the same rounds and report the median per-round ratio (see bench/pages/stats.ts).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
@@ -27,7 +27,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 const BROWSER_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** Workloads in run order; `size` runs in Node, the others in the page. */
-const ALL = ['size', 'ceiling', 'classify', 'overhead', 'blocking', 'throughput', 'generation', 'coldstart', 'memory'] as const;
+const ALL = ['size', 'ceiling', 'classify', 'overhead', 'blocking', 'throughput', 'generation', 'coldstart', 'memory', 'gpt2'] as const;
 
 const program = new Command()
   .name('bench')
@@ -110,6 +110,75 @@ async function coldStart(browser: Browser, url: string, params: BenchParams, rep
   };
 }
 
+/** Pids of Chromium's renderer processes now (from /proc: `--type=renderer` on the command line). */
+function rendererPids(): Set<number> {
+  const out = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('--type=renderer')) out.add(Number(entry));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** Peak resident memory (VmHWM) of a process, bytes; 0 when unknown. */
+function peakRss(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The GPT-2-small workload: phase `speed` in one page, then one fresh browser context per memory
+ * phase (float32, int8, int4 on webinfer; ONNX Runtime), each with the renderer's peak resident
+ * memory (VmHWM, which covers the page's workers) read after the run.
+ */
+async function gpt2Workload(browser: Browser, url: string, params: BenchParams, model: string): Promise<WorkloadResult> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  let title = '';
+  let facts: Readonly<Record<string, unknown>> | undefined;
+  for (const phase of ['speed', 'memory.baseline', 'memory.float32', 'memory.int8', 'memory.int4', 'memory.ort']) {
+    const before = rendererPids();
+    const context = await browser.newContext();
+    const page = await openBenchPage(context, url);
+    const r = await runInPage(page, 'gpt2', { ...params, extra: { phase, model } });
+    const fresh = [...rendererPids()].filter((pid) => !before.has(pid));
+    const peak = Math.max(0, ...fresh.map(peakRss));
+    await context.close();
+    if (phase === 'speed') {
+      title = r.title;
+      facts = r.facts;
+      notes.push(...(r.notes ?? []));
+    } else {
+      const runtime = phase.slice('memory.'.length);
+      const who = runtime === 'ort' ? 'ONNX Runtime float32' : runtime === 'baseline' ? 'webinfer, backend ready, no model' : `webinfer ${runtime}`;
+      rows.push({ id: `gpt2.memory.${runtime}.peak`, label: `${who}: peak resident memory of the page (VmHWM, workers included)`, unit: 'bytes', median: peak });
+    }
+    rows.push(...r.rows);
+  }
+  const weights = rows.find((x) => x.id === 'gpt2.float32.weight-bytes')?.median;
+  const baseline = rows.find((x) => x.id === 'gpt2.memory.baseline.peak')?.median ?? 0;
+  for (const kind of ['float32', 'int8', 'int4']) {
+    const peak = rows.find((x) => x.id === `gpt2.memory.${kind}.peak`)?.median;
+    const held = rows.find((x) => x.id === `gpt2.memory.${kind}.weights`)?.median;
+    if (peak && held) {
+      rows.push({ id: `gpt2.memory.${kind}.peak-vs-weights`, label: `webinfer ${kind}: (peak − the no-model baseline) / weights as held`, unit: '×', median: (peak - baseline) / held });
+    }
+  }
+  const ortPeak = rows.find((x) => x.id === 'gpt2.memory.ort.peak')?.median;
+  if (ortPeak && weights) rows.push({ id: 'gpt2.memory.ort.peak-vs-weights', label: 'ONNX Runtime float32: (peak − the no-model baseline) / float32 weights', unit: '×', median: (ortPeak - baseline) / weights });
+  if (weights) notes.push(`float32 weights as held: ${(weights / 2 ** 20).toFixed(0)} MiB. Peak memory is the renderer's VmHWM (the page, its worker and the engine's threads), each runtime in a fresh context.`);
+  return { title, rows, notes, ...(facts ? { facts } : {}) };
+}
+
 async function main(): Promise<void> {
   const selected = opts.only ? opts.only.split(',').map((s) => s.trim()) : [...ALL];
   for (const name of selected) if (!(ALL as readonly string[]).includes(name)) throw new Error(`unknown workload "${name}" (have: ${ALL.join(', ')})`);
@@ -129,7 +198,7 @@ async function main(): Promise<void> {
   run(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--mode', 'bench', '--logLevel', 'warn']);
   const registryRoot = path.join(REPO, '.tmp/bench-registry');
   run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'scripts/publish-fixtures.ts'), registryRoot]);
-  run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'bench/publish-bench-models.ts'), registryRoot]);
+  run(process.execPath, [path.join(REPO, 'node_modules/tsx/dist/cli.mjs'), path.join(REPO, 'bench/publish-bench-models.ts'), registryRoot, ...(opts.smoke ? ['--smoke'] : [])]);
 
   const server = await startServer({
     coi: true,
@@ -153,6 +222,8 @@ async function main(): Promise<void> {
       try {
         if (name === 'size') {
           results[name] = measureSizes(path.join(REPO, 'dist'));
+        } else if (name === 'gpt2') {
+          results[name] = await gpt2Workload(browser, server.url, params, opts.smoke ? 'gpt2-smoke' : 'gpt2-124m');
         } else if (name === 'coldstart') {
           results[name] = await coldStart(browser, server.url, params, opts.smoke ? 1 : 7);
         } else {

@@ -196,6 +196,7 @@ export class Runtime {
         cached: files.cached,
         warnings: files.warnings,
         backend: s.session.info.name,
+        ...mounted.describe(),
       };
       this.#models.set(req.handle, { info, files, mounted });
       return info;

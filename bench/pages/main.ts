@@ -8,6 +8,7 @@ import { ceiling } from './workloads/ceiling.js';
 import { classify } from './workloads/classify.js';
 import { coldstart } from './workloads/coldstart.js';
 import { generation } from './workloads/generation.js';
+import { gpt2 } from './workloads/gpt2.js';
 import { memory } from './workloads/memory.js';
 import { overhead } from './workloads/overhead.js';
 import { blocking } from './workloads/blocking.js';
@@ -22,6 +23,7 @@ const WORKLOADS: Readonly<Record<string, Workload>> = Object.freeze({
   generation,
   coldstart,
   memory,
+  gpt2,
 });
 
 window.bench = {

@@ -179,6 +179,7 @@ export async function isGpt2Dir(modelDir: string): Promise<boolean> {
 
 /** Reads the byte range of a chunk (or the whole file). */
 async function readRange(f: ModelFiles['files'][number]): Promise<Buffer> {
+  if (f.start === undefined && f.end === undefined) return fs.readFile(f.abs);
   const h = await fs.open(f.abs, 'r');
   try {
     const len = (f.end ?? 0) - (f.start ?? 0);

@@ -82,6 +82,10 @@ export interface ModelInfo {
   readonly cached: boolean;
   readonly warnings: readonly string[];
   readonly backend: BackendName;
+  /** What runs the model, e.g. `engine (int8, 2 threads, engine-mt-rx)` for a text model on WASM, `tfjs (webgpu)`. */
+  readonly runtime?: string;
+  /** Bytes the model's weights take in memory as held (quantized weights counted quantized), where known. */
+  readonly weightBytes?: number;
 }
 
 /** One class and its probability. */

@@ -212,9 +212,11 @@ export async function main(): Promise<void> {
   const cached: boolean = modelInfo.cached;
   const warnings: readonly string[] = modelInfo.warnings;
   const ranOn: BackendName = modelInfo.backend;
-  const dtype: 'float32' | 'float16' | 'uint8' = modelInfo.dtype;
+  const dtype: 'float32' | 'float16' | 'uint8' | 'int8' | 'int4' = modelInfo.dtype;
   const license: string | undefined = modelInfo.license;
-  void [modelTask, id, version, labels, bytes, downloaded, offline, cached, warnings, ranOn, dtype, license];
+  const runtime: string | undefined = modelInfo.runtime;
+  const weightBytes: number | undefined = modelInfo.weightBytes;
+  void [modelTask, id, version, labels, bytes, downloaded, offline, cached, warnings, ranOn, dtype, license, runtime, weightBytes];
 
   // --- classify() with every input type ------------------------------------------------------------
   const bitmap: ImageBitmap = await createImageBitmap(canvasElement);
@@ -271,7 +273,13 @@ export async function main(): Promise<void> {
   const tensors: number = memory.numTensors;
   const memBytes: number = memory.numBytes;
   const models: number = memory.models;
-  void [tensors, memBytes, models];
+  const engineBytes: number = memory.engineBytes;
+  const engineHeap: number = memory.engineHeapBytes;
+  const tfjsHeap: number = memory.tfjsHeapBytes;
+  void [tensors, memBytes, models, engineBytes, engineHeap, tfjsHeap];
+  const q8 = await client.load('gpt2-124m', { task: 'text-generation', dtype: 'int8' });
+  const q4 = await client.load('gpt2-124m', { task: 'text-generation', dtype: 'int4' });
+  void [q8, q4];
   client.debug.crashWorker();
   client.debug.crashWorker('close');
   const lost: boolean = await client.debug.loseWebGPUDevice();

@@ -317,5 +317,6 @@ export const imageClassification = defineTask<'image-classification', Runnable>(
   load: (files) => createRunnable(files),
   warmUp: (model, files) => warmUpClassifier(model, files.manifest),
   dispose: (model) => model.dispose(),
+  describe: () => ({ runtime: `tfjs (${tf.getBackend()})` }),
   ops: (current, files, env) => classifierOps(current, files.manifest, env),
 });

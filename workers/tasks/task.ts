@@ -90,6 +90,8 @@ export interface TaskRuntime<T extends TaskName, M> {
    * neither frees nor rebuilds it. Default: every model runs on tfjs's backend.
    */
   portable?(model: M): boolean;
+  /** What runs the model and the bytes its weights take as held (for `model.info`). */
+  describe?(model: M): { readonly runtime?: string; readonly weightBytes?: number };
   /**
    * The operations of one loaded model (with its queues). `current()` is the model now: it is
    * rebuilt after a backend switch, and throws ModelDisposedError once the model is unloaded.
@@ -100,6 +102,8 @@ export interface TaskRuntime<T extends TaskName, M> {
 /** A loaded model, whatever its task: its operations, and the two steps of a backend switch. */
 export interface Mounted {
   readonly ops: OpTable;
+  /** What runs the model now, and its weights' bytes as held. */
+  describe(): { readonly runtime?: string; readonly weightBytes?: number };
   /** Frees the model's tensors (before a backend switch, or for good with `dispose`). */
   release(): void;
   /** Builds the model again from its files, on the backend now in use. */
@@ -153,6 +157,7 @@ export function defineTask<T extends TaskName, M>(runtime: TaskRuntime<T, M>): T
       };
       return {
         ops: runtime.ops(current, files, env),
+        describe: () => (model !== undefined && runtime.describe ? runtime.describe(model) : {}),
         release,
         async rebuild() {
           if (portable()) return;

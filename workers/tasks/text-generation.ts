@@ -261,6 +261,7 @@ export const textGeneration = defineTask<'text-generation', TextGenerationModel>
   // On WASM the model runs on webinfer's engine (it survives a tfjs backend switch); elsewhere on tfjs ops.
   load: async (files, env) => loadTextGeneration(files, env.backend() === 'wasm' && env.engine ? await env.engine() : undefined),
   portable: (model) => model.decoder.info.runtime.startsWith('engine'),
+  describe: (model) => ({ runtime: model.decoder.info.runtime, weightBytes: model.decoder.info.weightBytes }),
   // Tensor set-up happens on the first step; a generation's prefill is its own warm-up.
   warmUp: async () => undefined,
   dispose: (model) => model.dispose(),
