@@ -22,7 +22,7 @@ const KIND_CODE: Record<WeightKind, number> = { float32: 0, int8: 1, int4: 2 };
 const M = { L: 0, C: 1, H: 2, V: 3, P: 4, KIND: 5, G: 6, EPS: 7, WTE: 8, WTES: 9, WPE: 10, LNFG: 11, LNFB: 12, LAYERS: 16, PER_LAYER: 16 } as const;
 const LW = { ln1g: 0, ln1b: 1, attW: 2, attS: 3, attB: 4, projW: 5, projS: 6, projB: 7, ln2g: 8, ln2b: 9, fcW: 10, fcS: 11, fcB: 12, fpW: 13, fpS: 14, fpB: 15 } as const;
 /** Words of the state descriptor. */
-const S = { KC: 0, VC: 1, PCAP: 2, TMAX: 3, X: 4, H: 5, QKV: 6, ATT: 7, FF: 8, SCORES: 9, LOGITS: 10, ROW: 11, IDS: 12, WORDS: 16 } as const;
+const S = { KC: 0, VC: 1, PCAP: 2, TMAX: 3, X: 4, H: 5, QKV: 6, ATT: 7, FF: 8, SCORES: 9, LOGITS: 10, ROW: 11, IDS: 12, XQ: 13, XS: 14, WORDS: 16 } as const;
 
 /** Tokens run per forward call of a prompt (scratch memory scales with it, not with the prompt). */
 export const DEFAULT_CHUNK = 64;
@@ -233,6 +233,9 @@ export class Gpt2Engine {
         alloc(V * 4).ptr,
         alloc(C * 4).ptr,
         alloc(T * 4).ptr,
+        // Quantized models: each thread's quantized input rows and their group scales.
+        this.kind === 'float32' ? 0 : alloc(e.threads * T * 4 * C * 2).ptr,
+        this.kind === 'float32' ? 0 : alloc(e.threads * T * ((4 * C) / this.group) * 4).ptr,
       ];
       const view = e.u32(desc, S.WORDS);
       view.fill(0);

@@ -7,7 +7,8 @@
  * 8 output columns: panel p holds columns 8p…8p+7 for every k, `[ceil(N/8)][K][8]` (the last
  * panel padded with zeros). Quantized weights are symmetric, one float32 scale per column and
  * group of G consecutive k: `w ≈ q · scale`, with
- * - int8: q ∈ [-127, 127], one byte each, `[P][K][8]`;
+ * - int8: q ∈ [-127, 127], one byte each, by pairs of k: `[P][K/2][8][2]` (column c's values for
+ *   k and k+1 side by side, so that the engine multiplies them as int16 pairs);
  * - int4: q ∈ [-8, 7] stored as q + 8 in a nibble; the two k of a pair share a byte (row k in the
  *   low nibble, row k+1 in the high one), `[P][K/2][8]`;
  * - scales `[P][K/G][8]` float32.
@@ -79,7 +80,7 @@ export function scaleCount(K: number, N: number, G: number): number {
  */
 export function quantizePanels(row: (i: number, out: Float32Array) => void, layout: MatrixLayout, K: number, N: number, bits: 8 | 4, G: number, q: Uint8Array, scales: Float32Array): void {
   if (K % G !== 0) throw new RangeError(`K (${K}) is not a multiple of the group size ${G}`);
-  if (bits === 4 && G % 2 !== 0) throw new RangeError('int4 needs an even group size');
+  if (G % 8 !== 0) throw new RangeError(`the group size must be a multiple of 8, got ${G}`);
   const qmax = bits === 8 ? 127 : 7;
   const groups = K / G;
   q.fill(bits === 8 ? 0 : 0x88);
@@ -87,7 +88,7 @@ export function quantizePanels(row: (i: number, out: Float32Array) => void, layo
   const put = (k: number, n: number, v: number): void => {
     const p = n >> 3;
     const c = n & 7;
-    if (bits === 8) q[(p * K + k) * PANEL + c] = v & 0xff;
+    if (bits === 8) q[((p * (K >> 1) + (k >> 1)) * PANEL + c) * 2 + (k & 1)] = v & 0xff;
     else {
       const i = (p * (K >> 1) + (k >> 1)) * PANEL + c;
       const nib = (v + 8) & 15;
@@ -135,7 +136,7 @@ export function dequantizeAt(q: Uint8Array, scales: Float32Array, bits: 8 | 4, K
   const c = n & 7;
   const s = scales[(p * (K / G) + Math.floor(k / G)) * PANEL + c] as number;
   if (bits === 8) {
-    const b = q[(p * K + k) * PANEL + c] as number;
+    const b = q[((p * (K >> 1) + (k >> 1)) * PANEL + c) * 2 + (k & 1)] as number;
     return (b > 127 ? b - 256 : b) * s;
   }
   const b = q[(p * (K >> 1) + (k >> 1)) * PANEL + c] as number;

@@ -61,7 +61,10 @@ describe('quantized GPT-2 on the engine', () => {
     expect(worst).toBeLessThanOrEqual(0.5 + 1e-6);
   });
 
-  for (const [kind, bytesRatio, maxFirst] of [['int8', 0.3, 0.05], ['int4', 0.2, 0.6]] as const) {
+  // int8 and int4 also quantize each input row (per group, int8) for integer dot products: the
+  // logits move a little more than weight-only quantization would; held-out perplexity moves by
+  // +0.01 % (int8) and +0.22 % (int4) on tiny-gpt (scripts/eval-perplexity.ts).
+  for (const [kind, bytesRatio, maxFirst] of [['int8', 0.3, 0.1], ['int4', 0.2, 0.6]] as const) {
     it(`${kind}: weights held quantized (≤ ${bytesRatio}× float32), the same top token, logits close`, () => {
       const lm = Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, kind)));
       try {
@@ -86,18 +89,14 @@ describe('quantized GPT-2 on the engine', () => {
     });
   }
 
-  it('int8: greedy continuations of 32 tokens equal float32 for most prompts', () => {
+  it('int8: greedy continuations equal float32 for their first 8 tokens (later, near ties may go either way)', () => {
     const lm = Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, 'int8')));
-    let same = 0;
     for (const p of parity.prompts) {
       const a = greedy(ref, p.ids, 32);
       const b = greedy(lm, p.ids, 32);
-      const firstDiff = a.findIndex((t, i) => t !== b[i]);
-      if (firstDiff === -1) same++;
-      else expect(firstDiff, p.text).toBeGreaterThan(4);
+      expect(b.slice(0, 8), p.text).toEqual(a.slice(0, 8));
     }
     lm.dispose();
-    expect(same).toBeGreaterThanOrEqual(parity.prompts.length - 1);
   });
 
   it('refuses to quantize weights twice', () => {

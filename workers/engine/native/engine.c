@@ -198,151 +198,151 @@ static void lin_f32(const lin_t *L, int p0, int p1) {
   }
 }
 
-/* 8 int8 weights (one k row of a panel) as two float32x4. */
-static inline void q8_row(const int8_t *q, v128_t *lo, v128_t *hi) {
-  v128_t b = wasm_v128_load64_zero(q);
-  v128_t h = wasm_i16x8_extend_low_i8x16(b);
-  *lo = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(h));
-  *hi = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(h));
+/*
+ * Quantized weights run as integer dot products. Each input row x (float32) is quantized per
+ * group of G values to int16 lanes holding int8 values (q = round(x / s), s = max|x| / 127), kept
+ * by pairs of k (so one 32-bit splat feeds `i32x4.dot_i16x8_s`). Weights are stored by pairs of k
+ * too: int8 panels [N/8][K/2][8][2] (column c's two values side by side), int4 panels [N/8][K/2][8]
+ * (row k in the low nibble, k+1 in the high one, value − 8). A group's integer sums are turned
+ * into float once, times the weight scales and the row's group scale.
+ */
+
+/* Per thread: the quantized input rows (int16, [T][K]) and their group scales ([T][K/G]). */
+typedef struct {
+  int16_t *xq;
+  float *xs;
+} actq_t;
+
+static void quantize_rows(const float *x, int T, int K, int G, int16_t *xq, float *xs) {
+  const int ng = K / G;
+  for (int t = 0; t < T; t++) {
+    const float *xr = x + (long)t * K;
+    int16_t *qr = xq + (long)t * K;
+    for (int g = 0; g < ng; g++) {
+      const float *xg = xr + g * G;
+      v128_t m = wasm_f32x4_splat(0);
+      for (int k = 0; k + 4 <= G; k += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(xg + k)));
+      float amax = wasm_f32x4_extract_lane(m, 0);
+      for (int l = 1; l < 4; l++) {
+        float v = l == 1 ? wasm_f32x4_extract_lane(m, 1) : l == 2 ? wasm_f32x4_extract_lane(m, 2) : wasm_f32x4_extract_lane(m, 3);
+        if (v > amax) amax = v;
+      }
+      float sc = amax / 127.0f;
+      xs[(long)t * ng + g] = sc;
+      v128_t inv = wasm_f32x4_splat(sc > 0.0f ? 1.0f / sc : 0.0f);
+      for (int k = 0; k + 8 <= G; k += 8) {
+        v128_t a = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xg + k), inv)));
+        v128_t b = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(xg + k + 4), inv)));
+        wasm_v128_store(qr + g * G + k, wasm_i16x8_narrow_i32x4(a, b));
+      }
+    }
+  }
 }
 
-/* int8 panels [N/8][K][8], scales [N/8][K/G][8]: group sums in registers, scaled at the group end. */
-static void lin_q8(const lin_t *L, int p0, int p1) {
+/* The 16 bytes of a k pair of an int8 panel as two i16x8 (columns 0–3 and 4–7, k and k+1 interleaved). */
+static inline void q8_pair(const int8_t *q, v128_t *lo, v128_t *hi) {
+  v128_t b = wasm_v128_load(q);
+  *lo = wasm_i16x8_extend_low_i8x16(b);
+  *hi = wasm_i16x8_extend_high_i8x16(b);
+}
+
+/* The 8 bytes of a k pair of an int4 panel, the same way. */
+static inline void q4_pair(const uint8_t *q, v128_t *lo, v128_t *hi) {
+  v128_t b = wasm_v128_load64_zero(q);
+  v128_t l = wasm_v128_and(b, wasm_i8x16_splat(0x0f));
+  v128_t h = wasm_u8x16_shr(b, 4);
+  v128_t pairs = wasm_i8x16_shuffle(l, h, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  pairs = wasm_i8x16_sub(pairs, wasm_i8x16_splat(8));
+  *lo = wasm_i16x8_extend_low_i8x16(pairs);
+  *hi = wasm_i16x8_extend_high_i8x16(pairs);
+}
+
+#define QDOT(acc, w, x) acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(w, x))
+
+/* int8 (bits 8) or int4 (bits 4) panels against quantized rows: 4 tokens × 8 columns at a time. */
+static void lin_qint(const lin_t *L, const actq_t *A, int p0, int p1, int bits) {
   const int K = L->K, G = L->G, ng = K / G;
+  const long pairBytes = bits == 8 ? 16 : 8;
   for (int p = p0; p < p1; p++) {
-    const int8_t *w = (const int8_t *)L->w + (long)p * K * 8;
+    const uint8_t *w = (const uint8_t *)L->w + (long)p * (K / 2) * pairBytes;
     const float *sc = L->s + (long)p * ng * 8;
     int t = 0;
     for (; t + 4 <= L->T; t += 4) {
-      const float *x0 = L->x + (long)t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+      const int16_t *x0 = A->xq + (long)t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
+      const float *s0 = A->xs + (long)t * ng, *s1 = s0 + ng, *s2 = s1 + ng, *s3 = s2 + ng;
       v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
       for (int g = 0; g < ng; g++) {
-        v128_t g00 = wasm_f32x4_splat(0), g01 = g00, g10 = g00, g11 = g00, g20 = g00, g21 = g00, g30 = g00, g31 = g00;
-        for (int k = g * G; k < (g + 1) * G; k++) {
-          v128_t w0, w1;
-          q8_row(w + k * 8, &w0, &w1);
-          v128_t s0 = wasm_v128_load32_splat(x0 + k), s1 = wasm_v128_load32_splat(x1 + k);
-          v128_t s2 = wasm_v128_load32_splat(x2 + k), s3 = wasm_v128_load32_splat(x3 + k);
-          g00 = MADD(s0, w0, g00); g01 = MADD(s0, w1, g01);
-          g10 = MADD(s1, w0, g10); g11 = MADD(s1, w1, g11);
-          g20 = MADD(s2, w0, g20); g21 = MADD(s2, w1, g21);
-          g30 = MADD(s3, w0, g30); g31 = MADD(s3, w1, g31);
+        v128_t i00 = wasm_i32x4_splat(0), i01 = i00, i10 = i00, i11 = i00, i20 = i00, i21 = i00, i30 = i00, i31 = i00;
+        for (int k = g * G; k < (g + 1) * G; k += 2) {
+          v128_t wl, wh;
+          if (bits == 8) q8_pair((const int8_t *)w + (k / 2) * pairBytes, &wl, &wh);
+          else q4_pair(w + (k / 2) * pairBytes, &wl, &wh);
+          v128_t y0 = wasm_v128_load32_splat(x0 + k), y1 = wasm_v128_load32_splat(x1 + k);
+          v128_t y2 = wasm_v128_load32_splat(x2 + k), y3 = wasm_v128_load32_splat(x3 + k);
+          QDOT(i00, wl, y0); QDOT(i01, wh, y0);
+          QDOT(i10, wl, y1); QDOT(i11, wh, y1);
+          QDOT(i20, wl, y2); QDOT(i21, wh, y2);
+          QDOT(i30, wl, y3); QDOT(i31, wh, y3);
         }
         v128_t c0 = wasm_v128_load(sc + g * 8), c1 = wasm_v128_load(sc + g * 8 + 4);
-        a00 = MADD(g00, c0, a00); a01 = MADD(g01, c1, a01);
-        a10 = MADD(g10, c0, a10); a11 = MADD(g11, c1, a11);
-        a20 = MADD(g20, c0, a20); a21 = MADD(g21, c1, a21);
-        a30 = MADD(g30, c0, a30); a31 = MADD(g31, c1, a31);
+        v128_t d0 = wasm_f32x4_splat(s0[g]), d1 = wasm_f32x4_splat(s1[g]), d2 = wasm_f32x4_splat(s2[g]), d3 = wasm_f32x4_splat(s3[g]);
+        a00 = MADD(wasm_f32x4_convert_i32x4(i00), wasm_f32x4_mul(c0, d0), a00); a01 = MADD(wasm_f32x4_convert_i32x4(i01), wasm_f32x4_mul(c1, d0), a01);
+        a10 = MADD(wasm_f32x4_convert_i32x4(i10), wasm_f32x4_mul(c0, d1), a10); a11 = MADD(wasm_f32x4_convert_i32x4(i11), wasm_f32x4_mul(c1, d1), a11);
+        a20 = MADD(wasm_f32x4_convert_i32x4(i20), wasm_f32x4_mul(c0, d2), a20); a21 = MADD(wasm_f32x4_convert_i32x4(i21), wasm_f32x4_mul(c1, d2), a21);
+        a30 = MADD(wasm_f32x4_convert_i32x4(i30), wasm_f32x4_mul(c0, d3), a30); a31 = MADD(wasm_f32x4_convert_i32x4(i31), wasm_f32x4_mul(c1, d3), a31);
       }
       epilogue(L, t, p, a00, a01); epilogue(L, t + 1, p, a10, a11);
       epilogue(L, t + 2, p, a20, a21); epilogue(L, t + 3, p, a30, a31);
     }
     for (; t < L->T; t++) {
-      const float *x0 = L->x + (long)t * K;
+      const int16_t *x0 = A->xq + (long)t * K;
+      const float *s0 = A->xs + (long)t * ng;
       v128_t a0 = wasm_f32x4_splat(0), a1 = a0;
       for (int g = 0; g < ng; g++) {
-        v128_t g0 = wasm_f32x4_splat(0), g1 = g0, h0 = g0, h1 = g0;
+        v128_t i0 = wasm_i32x4_splat(0), i1 = i0, j0 = i0, j1 = i0;
         int k = g * G, end = (g + 1) * G;
-        for (; k + 2 <= end; k += 2) {
-          v128_t w0, w1, w2, w3;
-          q8_row(w + k * 8, &w0, &w1);
-          q8_row(w + k * 8 + 8, &w2, &w3);
-          v128_t s0 = wasm_v128_load32_splat(x0 + k), s1 = wasm_v128_load32_splat(x0 + k + 1);
-          g0 = MADD(s0, w0, g0); g1 = MADD(s0, w1, g1);
-          h0 = MADD(s1, w2, h0); h1 = MADD(s1, w3, h1);
+        for (; k + 4 <= end; k += 4) {
+          v128_t wl, wh, vl, vh;
+          if (bits == 8) {
+            q8_pair((const int8_t *)w + (k / 2) * pairBytes, &wl, &wh);
+            q8_pair((const int8_t *)w + (k / 2 + 1) * pairBytes, &vl, &vh);
+          } else {
+            q4_pair(w + (k / 2) * pairBytes, &wl, &wh);
+            q4_pair(w + (k / 2 + 1) * pairBytes, &vl, &vh);
+          }
+          v128_t y0 = wasm_v128_load32_splat(x0 + k), y1 = wasm_v128_load32_splat(x0 + k + 2);
+          QDOT(i0, wl, y0); QDOT(i1, wh, y0);
+          QDOT(j0, vl, y1); QDOT(j1, vh, y1);
         }
-        for (; k < end; k++) {
-          v128_t w0, w1;
-          q8_row(w + k * 8, &w0, &w1);
-          v128_t s0 = wasm_v128_load32_splat(x0 + k);
-          g0 = MADD(s0, w0, g0); g1 = MADD(s0, w1, g1);
+        for (; k < end; k += 2) {
+          v128_t wl, wh;
+          if (bits == 8) q8_pair((const int8_t *)w + (k / 2) * pairBytes, &wl, &wh);
+          else q4_pair(w + (k / 2) * pairBytes, &wl, &wh);
+          v128_t y0 = wasm_v128_load32_splat(x0 + k);
+          QDOT(i0, wl, y0); QDOT(i1, wh, y0);
         }
-        a0 = MADD(wasm_f32x4_add(g0, h0), wasm_v128_load(sc + g * 8), a0);
-        a1 = MADD(wasm_f32x4_add(g1, h1), wasm_v128_load(sc + g * 8 + 4), a1);
+        v128_t d0 = wasm_f32x4_splat(s0[g]);
+        a0 = MADD(wasm_f32x4_convert_i32x4(wasm_i32x4_add(i0, j0)), wasm_f32x4_mul(wasm_v128_load(sc + g * 8), d0), a0);
+        a1 = MADD(wasm_f32x4_convert_i32x4(wasm_i32x4_add(i1, j1)), wasm_f32x4_mul(wasm_v128_load(sc + g * 8 + 4), d0), a1);
       }
       epilogue(L, t, p, a0, a1);
     }
   }
 }
 
-/* Two k rows of an int4 panel (8 bytes: low nibbles = row k, high nibbles = row k+1; value − 8). */
-static inline void q4_rows(const uint8_t *q, v128_t *r0lo, v128_t *r0hi, v128_t *r1lo, v128_t *r1hi) {
-  v128_t b = wasm_v128_load64_zero(q);
-  v128_t lo = wasm_v128_and(b, wasm_i8x16_splat(0x0f));
-  v128_t hi = wasm_u8x16_shr(b, 4);
-  v128_t eight = wasm_i16x8_splat(8);
-  v128_t l16 = wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(lo), eight);
-  v128_t h16 = wasm_i16x8_sub(wasm_u16x8_extend_low_u8x16(hi), eight);
-  *r0lo = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(l16));
-  *r0hi = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(l16));
-  *r1lo = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_low_i16x8(h16));
-  *r1hi = wasm_f32x4_convert_i32x4(wasm_i32x4_extend_high_i16x8(h16));
-}
-
-/* int4 panels [N/8][K/2][8] bytes, scales [N/8][K/G][8] (G even). */
-static void lin_q4(const lin_t *L, int p0, int p1) {
-  const int K = L->K, G = L->G, ng = K / G;
-  for (int p = p0; p < p1; p++) {
-    const uint8_t *w = (const uint8_t *)L->w + (long)p * (K / 2) * 8;
-    const float *sc = L->s + (long)p * ng * 8;
-    int t = 0;
-    for (; t + 4 <= L->T; t += 4) {
-      const float *x0 = L->x + (long)t * K, *x1 = x0 + K, *x2 = x1 + K, *x3 = x2 + K;
-      v128_t a00 = wasm_f32x4_splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
-      for (int g = 0; g < ng; g++) {
-        v128_t g00 = wasm_f32x4_splat(0), g01 = g00, g10 = g00, g11 = g00, g20 = g00, g21 = g00, g30 = g00, g31 = g00;
-        for (int k = g * G; k < (g + 1) * G; k += 2) {
-          v128_t u0, u1, v0, v1;
-          q4_rows(w + (k / 2) * 8, &u0, &u1, &v0, &v1);
-          v128_t s0 = wasm_v128_load32_splat(x0 + k), s1 = wasm_v128_load32_splat(x1 + k);
-          v128_t s2 = wasm_v128_load32_splat(x2 + k), s3 = wasm_v128_load32_splat(x3 + k);
-          g00 = MADD(s0, u0, g00); g01 = MADD(s0, u1, g01);
-          g10 = MADD(s1, u0, g10); g11 = MADD(s1, u1, g11);
-          g20 = MADD(s2, u0, g20); g21 = MADD(s2, u1, g21);
-          g30 = MADD(s3, u0, g30); g31 = MADD(s3, u1, g31);
-          s0 = wasm_v128_load32_splat(x0 + k + 1); s1 = wasm_v128_load32_splat(x1 + k + 1);
-          s2 = wasm_v128_load32_splat(x2 + k + 1); s3 = wasm_v128_load32_splat(x3 + k + 1);
-          g00 = MADD(s0, v0, g00); g01 = MADD(s0, v1, g01);
-          g10 = MADD(s1, v0, g10); g11 = MADD(s1, v1, g11);
-          g20 = MADD(s2, v0, g20); g21 = MADD(s2, v1, g21);
-          g30 = MADD(s3, v0, g30); g31 = MADD(s3, v1, g31);
-        }
-        v128_t c0 = wasm_v128_load(sc + g * 8), c1 = wasm_v128_load(sc + g * 8 + 4);
-        a00 = MADD(g00, c0, a00); a01 = MADD(g01, c1, a01);
-        a10 = MADD(g10, c0, a10); a11 = MADD(g11, c1, a11);
-        a20 = MADD(g20, c0, a20); a21 = MADD(g21, c1, a21);
-        a30 = MADD(g30, c0, a30); a31 = MADD(g31, c1, a31);
-      }
-      epilogue(L, t, p, a00, a01); epilogue(L, t + 1, p, a10, a11);
-      epilogue(L, t + 2, p, a20, a21); epilogue(L, t + 3, p, a30, a31);
-    }
-    for (; t < L->T; t++) {
-      const float *x0 = L->x + (long)t * K;
-      v128_t a0 = wasm_f32x4_splat(0), a1 = a0;
-      for (int g = 0; g < ng; g++) {
-        v128_t g0 = wasm_f32x4_splat(0), g1 = g0, h0 = g0, h1 = g0;
-        for (int k = g * G; k < (g + 1) * G; k += 2) {
-          v128_t u0, u1, v0, v1;
-          q4_rows(w + (k / 2) * 8, &u0, &u1, &v0, &v1);
-          v128_t s0 = wasm_v128_load32_splat(x0 + k), s1 = wasm_v128_load32_splat(x0 + k + 1);
-          g0 = MADD(s0, u0, g0); g1 = MADD(s0, u1, g1);
-          h0 = MADD(s1, v0, h0); h1 = MADD(s1, v1, h1);
-        }
-        a0 = MADD(wasm_f32x4_add(g0, h0), wasm_v128_load(sc + g * 8), a0);
-        a1 = MADD(wasm_f32x4_add(g1, h1), wasm_v128_load(sc + g * 8 + 4), a1);
-      }
-      epilogue(L, t, p, a0, a1);
-    }
-  }
-}
-
-/* This thread's share of a linear layer (by panels), then a barrier. */
-static void linear(ctl_t *c, const lin_t *L, int tid) {
+/*
+ * This thread's share of a linear layer (by panels), then a barrier. Quantized weights need the
+ * input rows quantized: each thread does it into its own scratch (args of the job: `actq`), so
+ * no barrier is needed before the product.
+ */
+static void linear(ctl_t *c, const lin_t *L, int tid, const actq_t *A) {
   int np = (L->N + 7) / 8, lo, hi;
   share(np, tid, c->nthreads, &lo, &hi);
-  if (L->kind == W_Q8) lin_q8(L, lo, hi);
-  else if (L->kind == W_Q4) lin_q4(L, lo, hi);
-  else lin_f32(L, lo, hi);
+  if (L->kind == W_F32) lin_f32(L, lo, hi);
+  else if (lo < hi) {
+    quantize_rows(L->x, L->T, L->K, L->G, A->xq, A->xs);
+    lin_qint(L, A, lo, hi, L->kind == W_Q8 ? 8 : 4);
+  }
   barrier(c);
 }
 
@@ -353,9 +353,9 @@ static void panel_column(const void *w, const float *s, int kind, int K, int G, 
     const float *q = (const float *)w + (long)p * K * 8 + c;
     for (int k = 0; k < K; k++) out[k] = q[k * 8];
   } else if (kind == W_Q8) {
-    const int8_t *q = (const int8_t *)w + (long)p * K * 8 + c;
+    const int8_t *q = (const int8_t *)w + (long)p * (K / 2) * 16 + c * 2;
     const float *sc = s + (long)p * (K / G) * 8 + c;
-    for (int k = 0; k < K; k++) out[k] = (float)q[k * 8] * sc[(k / G) * 8];
+    for (int k = 0; k < K; k++) out[k] = (float)q[(k / 2) * 16 + (k & 1)] * sc[(k / G) * 8];
   } else {
     const uint8_t *q = (const uint8_t *)w + (long)p * (K / 2) * 8 + c;
     const float *sc = s + (long)p * (K / G) * 8 + c;
@@ -465,11 +465,12 @@ static void attention_heads(const float *qkv, float *kc, float *vc, float *out, 
  *   ln1.g ln1.b attn.w attn.s attn.b proj.w proj.s proj.b ln2.g ln2.b fc.w fc.s fc.b fcp.w fcp.s fcp.b
  * The state descriptor: 0 kcache, 1 vcache (each [L][H][Pcap][hd]), 2 Pcap, 3 Tmax,
  *   4 x [Tmax][C], 5 h [Tmax][C], 6 qkv [Tmax][3C], 7 att [Tmax][C], 8 ff [Tmax][4C],
- *   9 scores [threads][Pcap], 10 logits [V], 11 row [C]
+ *   9 scores [threads][Pcap], 10 logits [V], 11 row [C], 12 ids [Tmax] (written by the caller),
+ *   13 quantized rows [threads][Tmax][4C] int16, 14 their scales [threads][Tmax][4C/G] (quantized models)
  */
 enum { M_L, M_C, M_H, M_V, M_P, M_KIND, M_G, M_EPS, M_WTE, M_WTES, M_WPE, M_LNFG, M_LNFB, M_LAYERS = 16, M_PER_LAYER = 16 };
 enum { L_LN1G, L_LN1B, L_ATTW, L_ATTS, L_ATTB, L_PROW, L_PROS, L_PROB, L_LN2G, L_LN2B, L_FCW, L_FCS, L_FCB, L_FPW, L_FPS, L_FPB };
-enum { S_KC, S_VC, S_PCAP, S_TMAX, S_X, S_H, S_QKV, S_ATT, S_FF, S_SCORES, S_LOGITS, S_ROW };
+enum { S_KC, S_VC, S_PCAP, S_TMAX, S_X, S_H, S_QKV, S_ATT, S_FF, S_SCORES, S_LOGITS, S_ROW, S_IDS, S_XQ, S_XS };
 
 #define PTR(type, word) ((type)(uintptr_t)(word))
 
@@ -485,6 +486,12 @@ static void gpt2_forward(ctl_t *c, int tid) {
   const int hd = C / H, P = (int)st[S_PCAP];
   float *x = PTR(float *, st[S_X]), *h = PTR(float *, st[S_H]), *qkv = PTR(float *, st[S_QKV]), *att = PTR(float *, st[S_ATT]), *ff = PTR(float *, st[S_FF]);
   const int nt = c->nthreads;
+  const int Tmax = (int)st[S_TMAX];
+  actq_t A = { 0, 0 };
+  if (kind != W_F32) {
+    A.xq = PTR(int16_t *, st[S_XQ]) + (long)tid * Tmax * 4 * C;
+    A.xs = PTR(float *, st[S_XS]) + (long)tid * Tmax * (4 * C / G);
+  }
 
   /* Embeddings: token row of wte (a column of the tied head's panels) + position row of wpe. */
   {
@@ -504,7 +511,7 @@ static void gpt2_forward(ctl_t *c, int tid) {
     float *kc = PTR(float *, st[S_KC]) + (long)l * H * P * hd, *vc = PTR(float *, st[S_VC]) + (long)l * H * P * hd;
     layernorm(c, x, PTR(const float *, w[L_LN1G]), PTR(const float *, w[L_LN1B]), h, T, C, eps, tid);
     lin_t a = { h, T, C, 3 * C, PTR(const void *, w[L_ATTW]), PTR(const float *, w[L_ATTS]), G, kind, PTR(const float *, w[L_ATTB]), qkv, 3 * C, EPI_STORE };
-    linear(c, &a, tid);
+    linear(c, &a, tid, &A);
     {
       int lo, hi;
       share(H, tid, nt, &lo, &hi);
@@ -512,19 +519,19 @@ static void gpt2_forward(ctl_t *c, int tid) {
       barrier(c);
     }
     lin_t pr = { att, T, C, C, PTR(const void *, w[L_PROW]), PTR(const float *, w[L_PROS]), G, kind, PTR(const float *, w[L_PROB]), x, C, EPI_ADD };
-    linear(c, &pr, tid);
+    linear(c, &pr, tid, &A);
     layernorm(c, x, PTR(const float *, w[L_LN2G]), PTR(const float *, w[L_LN2B]), h, T, C, eps, tid);
     lin_t fc = { h, T, C, 4 * C, PTR(const void *, w[L_FCW]), PTR(const float *, w[L_FCS]), G, kind, PTR(const float *, w[L_FCB]), ff, 4 * C, EPI_GELU };
-    linear(c, &fc, tid);
+    linear(c, &fc, tid, &A);
     lin_t fp = { ff, T, 4 * C, C, PTR(const void *, w[L_FPW]), PTR(const float *, w[L_FPS]), G, kind, PTR(const float *, w[L_FPB]), x, C, EPI_ADD };
-    linear(c, &fp, tid);
+    linear(c, &fp, tid, &A);
   }
   if (want_logits) {
     float *row = PTR(float *, st[S_ROW]);
     if (tid == 0) layernorm_rows(x + (long)(T - 1) * C, PTR(const float *, m[M_LNFG]), PTR(const float *, m[M_LNFB]), row, 0, 1, C, eps);
     barrier(c);
     lin_t head = { row, 1, C, V, PTR(const void *, m[M_WTE]), PTR(const float *, m[M_WTES]), G, kind, 0, PTR(float *, st[S_LOGITS]), V, EPI_STORE };
-    linear(c, &head, tid);
+    linear(c, &head, tid, &A);
   }
 }
 
@@ -547,9 +554,15 @@ static void run_job(ctl_t *c, int tid) {
       gpt2_forward(c, tid);
       break;
     case JOB_LINEAR: {
+      /* args 12, 13: per-thread scratch for quantized rows (int16 [T][K] and float [T][K/G] each, thread after thread). */
       lin_t L = { PTR(const float *, c->args[0]), (int)c->args[1], (int)c->args[2], (int)c->args[3], PTR(const void *, c->args[4]), PTR(const float *, c->args[5]),
                   (int)c->args[6], (int)c->args[7], PTR(const float *, c->args[8]), PTR(float *, c->args[9]), (int)c->args[10], (int)c->args[11] };
-      linear(c, &L, tid);
+      actq_t A = { 0, 0 };
+      if (L.kind != W_F32) {
+        A.xq = PTR(int16_t *, c->args[12]) + (long)tid * L.T * L.K;
+        A.xs = PTR(float *, c->args[13]) + (long)tid * L.T * (L.K / L.G);
+      }
+      linear(c, &L, tid, &A);
       break;
     }
     case JOB_BANDWIDTH: {
