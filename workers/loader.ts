@@ -31,6 +31,8 @@ export interface LoadedFiles {
   readonly offline: boolean;
   readonly cached: boolean;
   readonly warnings: readonly string[];
+  /** Drops the bytes of one file (a model that copied them into its own memory); `files` no longer has it. */
+  release(path: string): void;
 }
 
 /** A download shared by concurrent loads: the verified bytes, and how storing them in the cache went. */
@@ -164,7 +166,7 @@ export class Loader {
       cached = false;
       warnings.push('the Cache API is unavailable here: models are not cached');
     }
-    return { manifest, dtype: chosen, files, bytes: total, downloadedBytes: downloaded, offline, cached, warnings };
+    return { manifest, dtype: chosen, files, bytes: total, downloadedBytes: downloaded, offline, cached, warnings, release: (path) => void files.delete(path) };
   }
 
   /**

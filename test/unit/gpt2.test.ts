@@ -48,7 +48,8 @@ function loaded(files: Record<string, Uint8Array>): LoadedFiles {
     output: 'probabilities',
     variants: { float32: { entry: 'config.json', files: Object.entries(files).map(([p, b]) => ({ path: p, size: b.length, sha256: '0'.repeat(64) })) } },
   } as unknown as Manifest;
-  return { manifest, dtype: 'float32', files: new Map(Object.entries(files)), bytes: 0, downloadedBytes: 0, offline: false, cached: false, warnings: [] };
+  const map = new Map(Object.entries(files));
+  return { manifest, dtype: 'float32', files: map, bytes: 0, downloadedBytes: 0, offline: false, cached: false, warnings: [], release: (p) => void map.delete(p) };
 }
 
 describe('tokenizer', () => {

@@ -136,7 +136,7 @@ describe('manifestProblems', () => {
   });
 
   it('ignores unknown variant keys of another shape', () => {
-    const m = valid({ variants: { ...(manifest().variants as object), int4: { url: 'x' } } });
+    const m = valid({ variants: { ...(manifest().variants as object), int2: { url: 'x' } } });
     expect(manifestProblems(m)).toEqual([]);
   });
 

@@ -119,44 +119,13 @@ export class Gpt2Engine {
       return e;
     };
     return new Gpt2Engine(engine, config, kind, group, (alloc) => {
-      const floats = (name: string, shape: number[]): number => {
-        const e = need(name, shape);
-        const count = shape.reduce((a, b) => a * b, 1);
-        const r = alloc(count * 4);
-        toFloat32(tensors.read(e), e.dtype, engine.f32(r, count));
-        return r.ptr;
-      };
-      /** A K×N matrix: float panels, or the quantizer's panels and scales copied in. Returns [weights, scales]. */
-      const matrix = (name: string, K: number, N: number, layout: MatrixLayout): [number, number] => {
-        if (kind === 'float32') {
-          const e = need(name, layout === 'kn' ? [K, N] : [N, K]);
-          const raw = tensors.read(e);
-          const elem = e.dtype === 'F32' ? 4 : 2;
-          const rowLen = layout === 'kn' ? N : K;
-          const r = alloc(packedLength(K, N) * 4);
-          packFloat((i, out) => toFloat32(raw.subarray(i * rowLen * elem, (i + 1) * rowLen * elem), e.dtype, out), layout, K, N, engine.f32(r, packedLength(K, N)));
-          return [r.ptr, 0];
-        }
-        const bits = kind === 'int8' ? 8 : 4;
-        const qe = find(name, bits === 8 ? '.wi_q8' : '.wi_q4');
-        const se = find(name, '.wi_scales');
-        if (!qe || !se) return bad(`${name}: the ${kind} file has no ${name}${bits === 8 ? '.wi_q8' : '.wi_q4'} / .wi_scales`);
-        const qBytes = quantizedBytes(K, N, bits);
-        const sCount = scaleCount(K, N, group);
-        if (qe.bytes !== qBytes || se.bytes !== sCount * 4 || se.dtype !== 'F32') bad(`${name}: quantized tensors do not match [${K}, ${N}] with groups of ${group}`);
-        const q = alloc(qBytes);
-        engine.u8(q, qBytes).set(tensors.read(qe));
-        const s = alloc(sCount * 4);
-        engine.u8(s, sCount * 4).set(tensors.read(se));
-        return [q.ptr, s.ptr];
-      };
-      const desc = alloc((M.LAYERS + M.PER_LAYER * L) * 4);
-      const d = new Uint32Array(engine.memory.buffer, desc.ptr, M.LAYERS + M.PER_LAYER * L);
+      const words = M.LAYERS + M.PER_LAYER * L;
+      const desc = alloc(words * 4);
       const set = (i: number, v: number): void => {
         // A fresh view each time: packing may have grown the memory (a non-shared buffer detaches).
-        new Uint32Array(engine.memory.buffer, desc.ptr, M.LAYERS + M.PER_LAYER * L)[i] = v >>> 0;
+        new Uint32Array(engine.memory.buffer, desc.ptr, words)[i] = v >>> 0;
       };
-      d.fill(0);
+      new Uint32Array(engine.memory.buffer, desc.ptr, words).fill(0);
       set(M.L, L);
       set(M.C, C);
       set(M.H, H);
@@ -165,37 +134,94 @@ export class Gpt2Engine {
       set(M.KIND, KIND_CODE[kind]);
       set(M.G, group);
       set(M.EPS, f32Bits(config.layer_norm_epsilon));
-      const [wte, wteS] = matrix('transformer.wte.weight', C, V, 'nk');
-      set(M.WTE, wte);
-      set(M.WTES, wteS);
-      set(M.WPE, floats('transformer.wpe.weight', [P, C]));
-      set(M.LNFG, floats('transformer.ln_f.weight', [C]));
-      set(M.LNFB, floats('transformer.ln_f.bias', [C]));
+      /** A tensor's bytes [start, end), read without copying the whole tensor where the source can. */
+      const range = (e: TensorEntry, start: number, end: number): Uint8Array => (tensors.readRange ? tensors.readRange(e, start, end) : tensors.read(e).subarray(start, end));
+      /** Copies a tensor's raw bytes into a region, piece by piece (no copy of the whole tensor). */
+      const copy = (e: TensorEntry, r: Region): void => {
+        const piece = 1 << 22;
+        for (let at = 0; at < e.bytes; at += piece) engine.u8(r, e.bytes).set(range(e, at, Math.min(e.bytes, at + piece)), at);
+      };
+      // The plan: every tensor the model needs, its slot(s) in the descriptor, and how it is laid out.
+      const jobs: { entries: TensorEntry[]; run: () => void }[] = [];
+      const floats = (name: string, shape: number[], slot: number): void => {
+        const e = need(name, shape);
+        jobs.push({
+          entries: [e],
+          run: () => {
+            const count = shape.reduce((a, b) => a * b, 1);
+            const r = alloc(count * 4);
+            toFloat32(tensors.read(e), e.dtype, engine.f32(r, count));
+            set(slot, r.ptr);
+          },
+        });
+      };
+      /** A K×N matrix: float panels packed row by row, or the quantizer's panels and scales copied in. */
+      const matrix = (name: string, K: number, N: number, layout: MatrixLayout, wSlot: number, sSlot: number): void => {
+        if (kind === 'float32') {
+          const e = need(name, layout === 'kn' ? [K, N] : [N, K]);
+          jobs.push({
+            entries: [e],
+            run: () => {
+              const elem = e.dtype === 'F32' ? 4 : 2;
+              const rowBytes = (layout === 'kn' ? N : K) * elem;
+              const r = alloc(packedLength(K, N) * 4);
+              packFloat((i, out) => toFloat32(range(e, i * rowBytes, (i + 1) * rowBytes), e.dtype, out), layout, K, N, engine.f32(r, packedLength(K, N)));
+              set(wSlot, r.ptr);
+            },
+          });
+          return;
+        }
+        const bits = kind === 'int8' ? 8 : 4;
+        const qe = find(name, bits === 8 ? '.wi_q8' : '.wi_q4');
+        const se = find(name, '.wi_scales');
+        if (!qe || !se) return bad(`${name}: the ${kind} file has no ${name}${bits === 8 ? '.wi_q8' : '.wi_q4'} / .wi_scales`);
+        if (qe.bytes !== quantizedBytes(K, N, bits) || se.bytes !== scaleCount(K, N, group) * 4 || se.dtype !== 'F32') bad(`${name}: quantized tensors do not match [${K}, ${N}] with groups of ${group}`);
+        jobs.push({
+          entries: [qe],
+          run: () => {
+            const q = alloc(qe.bytes);
+            copy(qe, q);
+            set(wSlot, q.ptr);
+          },
+        });
+        jobs.push({
+          entries: [se],
+          run: () => {
+            const sc = alloc(se.bytes);
+            copy(se, sc);
+            set(sSlot, sc.ptr);
+          },
+        });
+      };
+      if (H <= 0 || C % H !== 0) bad(`n_embd ${C} is not a multiple of n_head ${H}`);
+      matrix('transformer.wte.weight', C, V, 'nk', M.WTE, M.WTES);
+      floats('transformer.wpe.weight', [P, C], M.WPE);
+      floats('transformer.ln_f.weight', [C], M.LNFG);
+      floats('transformer.ln_f.bias', [C], M.LNFB);
       for (let l = 0; l < L; l++) {
         const p = `transformer.h.${l}.`;
         const at = (w: number): number => M.LAYERS + l * M.PER_LAYER + w;
-        set(at(LW.ln1g), floats(`${p}ln_1.weight`, [C]));
-        set(at(LW.ln1b), floats(`${p}ln_1.bias`, [C]));
-        const [aw, as] = matrix(`${p}attn.c_attn.weight`, C, 3 * C, 'kn');
-        set(at(LW.attW), aw);
-        set(at(LW.attS), as);
-        set(at(LW.attB), floats(`${p}attn.c_attn.bias`, [3 * C]));
-        const [pw, ps] = matrix(`${p}attn.c_proj.weight`, C, C, 'kn');
-        set(at(LW.projW), pw);
-        set(at(LW.projS), ps);
-        set(at(LW.projB), floats(`${p}attn.c_proj.bias`, [C]));
-        set(at(LW.ln2g), floats(`${p}ln_2.weight`, [C]));
-        set(at(LW.ln2b), floats(`${p}ln_2.bias`, [C]));
-        const [fw, fs] = matrix(`${p}mlp.c_fc.weight`, C, 4 * C, 'kn');
-        set(at(LW.fcW), fw);
-        set(at(LW.fcS), fs);
-        set(at(LW.fcB), floats(`${p}mlp.c_fc.bias`, [4 * C]));
-        const [gw, gs] = matrix(`${p}mlp.c_proj.weight`, 4 * C, C, 'kn');
-        set(at(LW.fpW), gw);
-        set(at(LW.fpS), gs);
-        set(at(LW.fpB), floats(`${p}mlp.c_proj.bias`, [C]));
+        floats(`${p}ln_1.weight`, [C], at(LW.ln1g));
+        floats(`${p}ln_1.bias`, [C], at(LW.ln1b));
+        matrix(`${p}attn.c_attn.weight`, C, 3 * C, 'kn', at(LW.attW), at(LW.attS));
+        floats(`${p}attn.c_attn.bias`, [3 * C], at(LW.attB));
+        matrix(`${p}attn.c_proj.weight`, C, C, 'kn', at(LW.projW), at(LW.projS));
+        floats(`${p}attn.c_proj.bias`, [C], at(LW.projB));
+        floats(`${p}ln_2.weight`, [C], at(LW.ln2g));
+        floats(`${p}ln_2.bias`, [C], at(LW.ln2b));
+        matrix(`${p}mlp.c_fc.weight`, C, 4 * C, 'kn', at(LW.fcW), at(LW.fcS));
+        floats(`${p}mlp.c_fc.bias`, [4 * C], at(LW.fcB));
+        matrix(`${p}mlp.c_proj.weight`, 4 * C, C, 'kn', at(LW.fpW), at(LW.fpS));
+        floats(`${p}mlp.c_proj.bias`, [C], at(LW.fpB));
       }
-      if (H <= 0 || C % H !== 0) bad(`n_embd ${C} is not a multiple of n_head ${H}`);
+      // In file order: each chunk of the file is released as soon as its tensors are in the engine.
+      const order = new Map(tensors.names().map((n, i) => [n, i]));
+      const pos = (job: { entries: TensorEntry[] }): number => Math.min(...job.entries.map((e) => order.get(e.name) ?? 0));
+      jobs.sort((a, b) => pos(a) - pos(b));
+      for (const job of jobs) {
+        job.run();
+        job.entries.forEach((e) => tensors.done?.(e));
+      }
       return desc;
     });
   }

@@ -18,15 +18,27 @@ export interface TensorEntry {
   readonly dtype: TensorDtype;
   readonly shape: readonly number[];
   readonly bytes: number;
+  /** Where its data starts in the file (sources list tensors in this order). */
+  readonly offset?: number;
 }
 
 /** A tensor source: what the engine's loaders read weights from. */
 export interface TensorSource {
   get(name: string): TensorEntry | undefined;
-  /** The tensor's raw bytes (little-endian). Valid until the source is released. */
+  /** The tensor's raw bytes (little-endian): a view, or a copy where it spans two chunks. */
   read(entry: TensorEntry): Uint8Array;
+  /** Bytes [start, end) of the tensor's data, the same way (a copy of that range only). */
+  readRange?(entry: TensorEntry, start: number, end: number): Uint8Array;
+  /** Says the tensor was copied out: a chunk whose every tensor is done is released (its bytes can go). */
+  done?(entry: TensorEntry): void;
   readonly metadata: Readonly<Record<string, string>>;
   names(): string[];
+}
+
+/** Options of {@link indexSafetensors}. */
+export interface IndexOptions {
+  /** Called once for each chunk whose tensors are all `done()`: the caller drops its bytes. */
+  readonly release?: (chunk: number) => void;
 }
 
 /**
@@ -37,31 +49,44 @@ export interface TensorSource {
  * const e = src.get('transformer.wte.weight'); // { dtype: 'F32', shape: [50257, 768], bytes: 154389504 }
  * const raw = src.read(e!);                  // Uint8Array of e.bytes
  */
-export function indexSafetensors(input: Uint8Array | readonly Uint8Array[], where = 'model.safetensors'): TensorSource {
-  const chunks = input instanceof Uint8Array ? [input] : [...input];
+export function indexSafetensors(input: Uint8Array | readonly Uint8Array[], where = 'model.safetensors', options: IndexOptions = {}): TensorSource {
+  const given = input instanceof Uint8Array ? [input] : [...input];
+  const chunks: (Uint8Array | undefined)[] = [...given];
   const starts: number[] = [];
   let total = 0;
-  for (const c of chunks) {
+  for (const c of given) {
     starts.push(total);
     total += c.byteLength;
   }
   const bad = (why: string): never => {
     throw new ManifestError(`${where}: ${why}`, { url: where, issues: [why] });
   };
+  const chunkOf = (at: number): number => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] as number) <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const chunk = (i: number): Uint8Array => {
+    const c = chunks[i];
+    if (!c) return bad(`chunk ${i} was read after it was released`);
+    return c;
+  };
   const slice = (from: number, to: number): Uint8Array => {
-    // Find the chunk holding `from`.
-    let i = starts.length - 1;
-    while (i > 0 && (starts[i] as number) > from) i--;
-    const c = chunks[i] as Uint8Array;
+    const i = chunkOf(from);
+    const c = chunk(i);
     const off = from - (starts[i] as number);
     if (off + (to - from) <= c.byteLength) return c.subarray(off, off + (to - from));
     const out = new Uint8Array(to - from);
     let o = 0;
     let at = from;
     while (at < to) {
-      let j = starts.length - 1;
-      while (j > 0 && (starts[j] as number) > at) j--;
-      const cj = chunks[j] as Uint8Array;
+      const j = chunkOf(at);
+      const cj = chunk(j);
       const k = at - (starts[j] as number);
       const n = Math.min(cj.byteLength - k, to - at);
       out.set(cj.subarray(k, k + n), o);
@@ -101,16 +126,47 @@ export function indexSafetensors(input: Uint8Array | readonly Uint8Array[], wher
     if (!Number.isInteger(start) || !Number.isInteger(end) || end - start !== want || base + end > total || start < 0) {
       bad(`tensor ${name}: data_offsets [${start}, ${end}] do not match shape [${shape.join(', ')}] × ${dtype}`);
     }
-    entries.set(name, { name, dtype, shape, bytes: end - start, from: base + start });
+    entries.set(name, { name, dtype, shape, bytes: end - start, offset: base + start, from: base + start });
   }
+  // For releasing chunks: how many tensors not yet done overlap each chunk (chunk 0 also holds the header).
+  const pending = new Array<number>(chunks.length).fill(0);
+  const span = (e: { from: number; bytes: number }): [number, number] => [chunkOf(e.from), chunkOf(Math.max(e.from, e.from + e.bytes - 1))];
+  for (const e of entries.values()) {
+    const [a, b] = span(e);
+    for (let i = a; i <= b; i++) pending[i] = (pending[i] as number) + 1;
+  }
+  const doneSet = new Set<string>();
+  const entryOf = (entry: TensorEntry): TensorEntry & { from: number } => {
+    const e = entries.get(entry.name);
+    if (!e) return bad(`tensor ${entry.name} is not in this file`);
+    return e;
+  };
   return {
     metadata,
     get: (name) => entries.get(name),
-    names: () => [...entries.keys()],
+    // In file order, so that a loader copying them one by one releases chunks as it goes.
+    names: () => [...entries.values()].sort((a, b) => a.from - b.from).map((e) => e.name),
     read: (entry) => {
-      const e = entries.get(entry.name);
-      if (!e) return bad(`tensor ${entry.name} is not in this file`);
+      const e = entryOf(entry);
       return slice(e.from, e.from + e.bytes);
+    },
+    readRange: (entry, start, end) => {
+      const e = entryOf(entry);
+      if (start < 0 || end > e.bytes || start > end) return bad(`tensor ${entry.name}: range [${start}, ${end}) is outside its ${e.bytes} bytes`);
+      return slice(e.from + start, e.from + end);
+    },
+    done: (entry) => {
+      const e = entryOf(entry);
+      if (doneSet.has(e.name)) return;
+      doneSet.add(e.name);
+      const [a, b] = span(e);
+      for (let i = a; i <= b; i++) {
+        pending[i] = (pending[i] as number) - 1;
+        if (pending[i] === 0 && chunks[i]) {
+          chunks[i] = undefined;
+          options.release?.(i);
+        }
+      }
     },
   };
 }

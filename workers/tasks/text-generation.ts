@@ -71,11 +71,15 @@ export function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): TextGe
     throw new ManifestError(`${where}: tokenizer has ${tokenizer.size} tokens but vocab_size is ${config.vocab_size}`, { url: where, issues: ['vocab size'] });
   }
   const variant = manifest.variants[loaded.dtype] ?? manifest.variants.float32;
-  const whole = loaded.files.get('model.safetensors');
-  const chunks = whole ? [whole] : variant.files.filter((f) => CHUNK_RE.test(f.path)).map((f) => loaded.files.get(f.path) as Uint8Array);
-  if (chunks.length === 0) throw new ManifestError(`${where}: model.safetensors is missing`, { url: where, issues: ['missing model.safetensors'] });
+  const paths = loaded.files.has('model.safetensors') ? ['model.safetensors'] : variant.files.filter((f) => CHUNK_RE.test(f.path)).map((f) => f.path);
+  if (paths.length === 0) throw new ManifestError(`${where}: model.safetensors is missing`, { url: where, issues: ['missing model.safetensors'] });
+  const bytesOf = (): Uint8Array[] => paths.map((p) => loaded.files.get(p)).filter((b): b is Uint8Array => b !== undefined);
   const file = `${where}/model.safetensors`;
-  const decoder = engine ? engineGpt2(engine, config, indexSafetensors(chunks, file), file) : tfjsGpt2(config, readSafetensors(chunks, file), file);
+  // On the engine, each chunk's bytes are dropped as soon as its tensors are in the engine's
+  // memory: the weights are never held twice (peak ≈ weights + one chunk, not download + weights).
+  const decoder = engine
+    ? engineGpt2(engine, config, indexSafetensors(bytesOf(), file, { release: (i) => loaded.release(paths[i] as string) }), file)
+    : tfjsGpt2(config, readSafetensors(bytesOf(), file), file);
   return { decoder, tokenizer, eos: eosIds(config), dispose: () => decoder.dispose() };
 }
 

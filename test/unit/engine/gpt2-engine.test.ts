@@ -102,3 +102,21 @@ for (const threads of [1, 2]) {
     });
   });
 }
+
+describe('loading releases the file chunk by chunk', () => {
+  it('every chunk is released once its tensors are in the engine, and the model still matches PyTorch', async () => {
+    const engine = await Engine.start({ sources: engineSources(), threads: 1, relaxed: false, spawn: nodeThreads });
+    // tiny-gpt's file cut into 1 MiB chunks, as the registry cuts big files.
+    const size = 1 << 20;
+    const chunks = Array.from({ length: Math.ceil(weights.byteLength / size) }, (_, i) => weights.subarray(i * size, (i + 1) * size));
+    const released: number[] = [];
+    const lm = Gpt2Engine.load(engine, config, indexSafetensors(chunks, 'model.safetensors', { release: (i) => released.push(i) }));
+    expect(released.sort((a, b) => a - b)).toEqual(chunks.map((_, i) => i));
+    const p = parity.prompts[0]!;
+    const s = lm.newState(64);
+    expect(maxDiff(lm.forward(s, p.ids), p.firstLogits)).toBeLessThan(1e-3);
+    s.dispose();
+    lm.dispose();
+    engine.dispose();
+  });
+});
