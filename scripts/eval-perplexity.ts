@@ -65,7 +65,7 @@ function logSoftmaxAt(logits: Float32Array, target: number): number {
 }
 
 async function perplexity(engine: Engine, weights: Uint8Array): Promise<{ loss: number; perplexity: number; tokens: number; weightBytes: number }> {
-  const lm = Gpt2Engine.load(engine, config, indexSafetensors(weights));
+  const lm = await Gpt2Engine.load(engine, config, indexSafetensors(weights));
   let total = 0;
   let count = 0;
   const losses: number[] = [];

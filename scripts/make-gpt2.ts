@@ -232,4 +232,4 @@ const card = {
 };
 writeFileSync(path.join(out, 'hf/card.json'), JSON.stringify(card, null, 2) + '\n');
 writeFileSync(path.join(out, 'meta.json'), JSON.stringify({ layers: L, embd: C, heads: H, positions: P, vocab: V, parameters, seed: Number(args.seed) }, null, 2) + '\n');
-console.log(`gpt2-124m fixture: ${(parameters / 1e6).toFixed(1)} M parameters → ${path.relative(process.cwd(), out)} (safetensors ${(parameters * 4 / 2 ** 20).toFixed(0)} MiB, ONNX ${(onnx.byteLength / 2 ** 20).toFixed(0)} MiB)`);
+console.log(`gpt2 fixture: ${(parameters / 1e6).toFixed(1)} M parameters → ${path.relative(process.cwd(), out)} (safetensors ${(parameters * 4 / 2 ** 20).toFixed(0)} MiB, ONNX ${(onnx.byteLength / 2 ** 20).toFixed(0)} MiB)`);

@@ -40,7 +40,12 @@ interface Live {
   crash(reason: string, error?: Error): void;
   lastSign: number;
   pinging: boolean;
+  /** The worker has answered once: its script is evaluated (until then, the start-up grace applies). */
+  alive: boolean;
 }
+
+/** Silence allowed before a new worker's first answer (it is loading and compiling its script). */
+export const STARTUP_GRACE_MS = 30_000;
 
 let nextCallId = 1;
 /** A fresh id for a worker call. */
@@ -119,6 +124,9 @@ export class WorkerHost {
     const ready = Promise.race([remote.init(this.options.init, onBackend), crashed]).then(
       (info) => {
         this.#backend = info;
+        // The worker answered: its script is running, the start-up grace is over.
+        live.alive = true;
+        live.lastSign = Date.now();
         return info;
       },
       (e: unknown) => {
@@ -140,6 +148,7 @@ export class WorkerHost {
       crash: (reason, error) => this.#crash(live, reason, error, crash),
       lastSign: Date.now(),
       pinging: false,
+      alive: false,
     };
     worker.addEventListener('error', (ev: ErrorEvent) => {
       ev.preventDefault?.();
@@ -230,8 +239,11 @@ export class WorkerHost {
   #beat(): void {
     const live = this.#live;
     if (!live) return;
-    if (Date.now() - live.lastSign > this.options.unresponsiveTimeoutMs) {
-      live.crash(`no answer to heartbeats for ${this.options.unresponsiveTimeoutMs} ms (worker closed, hung or out of memory)`);
+    // A new worker first evaluates its script (tfjs and all, seconds on a busy phone): it cannot
+    // answer before that, so the silence allowed until its first answer is at least STARTUP_GRACE_MS.
+    const limit = live.alive ? this.options.unresponsiveTimeoutMs : Math.max(this.options.unresponsiveTimeoutMs, STARTUP_GRACE_MS);
+    if (Date.now() - live.lastSign > limit) {
+      live.crash(`no answer to heartbeats for ${limit} ms (worker closed, hung or out of memory)`);
       return;
     }
     if (live.pinging) return;
@@ -240,6 +252,7 @@ export class WorkerHost {
       () => {
         live.lastSign = Date.now();
         live.pinging = false;
+        live.alive = true;
       },
       () => {
         live.pinging = false;

@@ -31,7 +31,7 @@ test('dtype auto picks float16 when the model has it; a missing variant is an In
     const auto = await client.load('fashion-mnist-cnn', { task: 'image-classification' });
     const tinyAuto = await client.load('tiny-cnn', { task: 'image-classification', dtype: 'auto' });
     const missing = await window.util.attempt(() => client.load('tiny-cnn', { dtype: 'uint8' }));
-    const bad = await window.util.attempt(() => client.load('tiny-cnn', { dtype: 'int4' as never }));
+    const bad = await window.util.attempt(() => client.load('tiny-cnn', { dtype: 'int2' as never }));
     const out = { auto: auto.info.dtype, autoReason: auto.info.dtypeReason, tiny: tinyAuto.info.dtype, missing, bad };
     await client.dispose();
     return out;

@@ -184,7 +184,7 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
   let lm: TextGenerationModel;
   beforeAll(async () => {
     await tf.setBackend('cpu');
-    lm = loadTextGeneration(loaded({ 'config.json': read('config.json'), 'tokenizer.json': read('tokenizer.json'), 'model.safetensors': read('model.safetensors') }));
+    lm = await loadTextGeneration(loaded({ 'config.json': read('config.json'), 'tokenizer.json': read('tokenizer.json'), 'model.safetensors': read('model.safetensors') }));
   });
 
   const model = (): Gpt2Model => {
@@ -278,10 +278,10 @@ describe('decoder on tfjs CPU vs PyTorch', () => {
     expect(a.tokens.length).toBeGreaterThan(0);
   });
 
-  it('a model whose tensors do not match its config fails with ManifestError', () => {
+  it('a model whose tensors do not match its config fails with ManifestError', async () => {
     const cfg = JSON.parse(new TextDecoder().decode(read('config.json'))) as Record<string, number>;
     const wrong = new TextEncoder().encode(JSON.stringify({ ...cfg, n_embd: cfg.n_embd! * 2 }));
-    expect(() => loadTextGeneration(loaded({ 'config.json': wrong, 'tokenizer.json': read('tokenizer.json'), 'model.safetensors': read('model.safetensors') }))).toThrow(/shape/);
+    await expect(loadTextGeneration(loaded({ 'config.json': wrong, 'tokenizer.json': read('tokenizer.json'), 'model.safetensors': read('model.safetensors') }))).rejects.toThrow(/shape/);
   });
 });
 

@@ -8,12 +8,12 @@ import type { Decoder, DecoderSession } from './decoder.js';
 
 /**
  * @example
- * const d = engineGpt2(engine, config, indexSafetensors(chunks));
+ * const d = await engineGpt2(engine, config, indexSafetensors(chunks));
  * const s = d.session(prompt.length + maxTokens);
  * const logits = await s.step(prompt);
  */
-export function engineGpt2(engine: Engine, config: Gpt2Config, tensors: TensorSource, where = 'model.safetensors'): Decoder & { readonly model: Gpt2Engine } {
-  const model = Gpt2Engine.load(engine, config, tensors, where);
+export async function engineGpt2(engine: Engine, config: Gpt2Config, tensors: TensorSource, where = 'model.safetensors'): Promise<Decoder & { readonly model: Gpt2Engine }> {
+  const model = await Gpt2Engine.load(engine, config, tensors, where);
   return {
     model,
     info: {

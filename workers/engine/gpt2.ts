@@ -9,9 +9,10 @@
  * so no buffer grows with the square of the prompt.
  */
 import { ManifestError } from '../../src/shared/errors/manifest.js';
-import { packedLength, packFloat, quantizedBytes, scaleCount, type MatrixLayout } from '../../src/shared/quant/panels.js';
+import { packedLength, packFloatRows, quantizedBytes, scaleCount, type MatrixLayout } from '../../src/shared/quant/panels.js';
 import type { Gpt2Config } from '../gpt2/config.js';
 import { Engine, JOB, type Region } from './engine.js';
+import { nextTask } from '../queues/next-task.js';
 import { toFloat32, type TensorEntry, type TensorSource } from './tensors.js';
 
 /** How the weights are held. */
@@ -60,13 +61,13 @@ function f32Bits(x: number): number {
  * A GPT-2 held by the engine.
  *
  * @example
- * const lm = Gpt2Engine.load(engine, config, indexSafetensors(bytes), { kind: 'float32' });
+ * const lm = await Gpt2Engine.load(engine, config, indexSafetensors(bytes));
  * const state = lm.newState(64);
  * const logits = lm.forward(state, [464, 3290]); // Float32Array(vocab_size); state.length === 2
  * state.dispose(); lm.dispose();
  */
 export class Gpt2Engine {
-  readonly #regions: Region[] = [];
+  readonly #regions: Region[];
   readonly #desc: Region;
   #disposed = false;
 
@@ -75,16 +76,25 @@ export class Gpt2Engine {
     readonly config: Gpt2Config,
     readonly kind: WeightKind,
     readonly group: number,
-    build: (alloc: (bytes: number) => Region) => Region,
+    regions: Region[],
+    desc: Region,
   ) {
+    this.#regions = regions;
+    this.#desc = desc;
+  }
+
+  /** Runs `build` with an allocator that records its regions; frees them all if it fails. */
+  static async #build(engine: Engine, build: (alloc: (bytes: number) => Region) => Promise<Region>): Promise<{ regions: Region[]; desc: Region }> {
+    const regions: Region[] = [];
     try {
-      this.#desc = build((bytes) => {
+      const desc = await build((bytes) => {
         const r = engine.alloc(bytes);
-        this.#regions.push(r);
+        regions.push(r);
         return r;
       });
+      return { regions, desc };
     } catch (e) {
-      this.#regions.forEach((r) => engine.free(r));
+      regions.forEach((r) => engine.free(r));
       throw e;
     }
   }
@@ -99,7 +109,8 @@ export class Gpt2Engine {
    * packed as float32 panels; a file written by the int8 / int4 quantizer (`wi_q8` / `wi_q4`
    * tensors) is copied as is.
    */
-  static load(engine: Engine, config: Gpt2Config, tensors: TensorSource, where = 'model.safetensors'): Gpt2Engine {
+  static async load(engine: Engine, config: Gpt2Config, tensors: TensorSource, where = 'model.safetensors', options: { yieldToEvents?: () => Promise<void> } = {}): Promise<Gpt2Engine> {
+    const pause = options.yieldToEvents ?? nextTask;
     const { n_layer: L, n_embd: C, n_head: H, vocab_size: V, n_positions: P } = config;
     const quant = tensors.metadata['webinfer.quantization'];
     const kind: WeightKind = quant === 'int8' ? 'int8' : quant === 'int4' ? 'int4' : 'float32';
@@ -118,7 +129,7 @@ export class Gpt2Engine {
       if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') bad(`${name} is ${e.dtype}, expected a float tensor`);
       return e;
     };
-    return new Gpt2Engine(engine, config, kind, group, (alloc) => {
+    const built = await Gpt2Engine.#build(engine, async (alloc) => {
       const words = M.LAYERS + M.PER_LAYER * L;
       const desc = alloc(words * 4);
       const set = (i: number, v: number): void => {
@@ -137,12 +148,23 @@ export class Gpt2Engine {
       /** A tensor's bytes [start, end), read without copying the whole tensor where the source can. */
       const range = (e: TensorEntry, start: number, end: number): Uint8Array => (tensors.readRange ? tensors.readRange(e, start, end) : tensors.read(e).subarray(start, end));
       /** Copies a tensor's raw bytes into a region, piece by piece (no copy of the whole tensor). */
-      const copy = (e: TensorEntry, r: Region): void => {
+      const copy = async (e: TensorEntry, r: Region): Promise<void> => {
         const piece = 1 << 22;
-        for (let at = 0; at < e.bytes; at += piece) engine.u8(r, e.bytes).set(range(e, at, Math.min(e.bytes, at + piece)), at);
+        for (let at = 0; at < e.bytes; at += piece) {
+          engine.u8(r, e.bytes).set(range(e, at, Math.min(e.bytes, at + piece)), at);
+          await breathe();
+        }
       };
       // The plan: every tensor the model needs, its slot(s) in the descriptor, and how it is laid out.
-      const jobs: { entries: TensorEntry[]; run: () => void }[] = [];
+      const jobs: { entries: TensorEntry[]; run: () => void | Promise<void> }[] = [];
+      // One task hop after every ~20 ms of copying: the worker keeps answering heartbeats and aborts during a long load.
+      let since = performance.now();
+      const breathe = async (): Promise<void> => {
+        if (performance.now() - since > 20) {
+          await pause();
+          since = performance.now();
+        }
+      };
       const floats = (name: string, shape: number[], slot: number): void => {
         const e = need(name, shape);
         jobs.push({
@@ -161,11 +183,18 @@ export class Gpt2Engine {
           const e = need(name, layout === 'kn' ? [K, N] : [N, K]);
           jobs.push({
             entries: [e],
-            run: () => {
+            run: async () => {
               const elem = e.dtype === 'F32' ? 4 : 2;
               const rowBytes = (layout === 'kn' ? N : K) * elem;
+              const rows = layout === 'kn' ? K : N;
               const r = alloc(packedLength(K, N) * 4);
-              packFloat((i, out) => toFloat32(range(e, i * rowBytes, (i + 1) * rowBytes), e.dtype, out), layout, K, N, engine.f32(r, packedLength(K, N)));
+              engine.f32(r, packedLength(K, N)).fill(0);
+              const step = Math.max(1, Math.floor((1 << 20) / Math.max(1, layout === 'kn' ? N : K)));
+              for (let from = 0; from < rows; from += step) {
+                // A fresh view per slice: the memory may have grown (a non-shared buffer detaches).
+                packFloatRows((i, out) => toFloat32(range(e, i * rowBytes, (i + 1) * rowBytes), e.dtype, out), layout, K, N, engine.f32(r, packedLength(K, N)), from, Math.min(rows, from + step));
+                await breathe();
+              }
               set(wSlot, r.ptr);
             },
           });
@@ -178,17 +207,17 @@ export class Gpt2Engine {
         if (qe.bytes !== quantizedBytes(K, N, bits) || se.bytes !== scaleCount(K, N, group) * 4 || se.dtype !== 'F32') bad(`${name}: quantized tensors do not match [${K}, ${N}] with groups of ${group}`);
         jobs.push({
           entries: [qe],
-          run: () => {
+          run: async () => {
             const q = alloc(qe.bytes);
-            copy(qe, q);
+            await copy(qe, q);
             set(wSlot, q.ptr);
           },
         });
         jobs.push({
           entries: [se],
-          run: () => {
+          run: async () => {
             const sc = alloc(se.bytes);
-            copy(se, sc);
+            await copy(se, sc);
             set(sSlot, sc.ptr);
           },
         });
@@ -219,11 +248,13 @@ export class Gpt2Engine {
       const pos = (job: { entries: TensorEntry[] }): number => Math.min(...job.entries.map((e) => order.get(e.name) ?? 0));
       jobs.sort((a, b) => pos(a) - pos(b));
       for (const job of jobs) {
-        job.run();
+        await job.run();
         job.entries.forEach((e) => tensors.done?.(e));
+        await breathe();
       }
       return desc;
     });
+    return new Gpt2Engine(engine, config, kind, group, built.regions, built.desc);
   }
 
   /**

@@ -66,8 +66,8 @@ export class Gpt2Tokenizer {
   readonly #cache = new Map<string, number[]>();
   readonly #addPrefixSpace: boolean;
   readonly #encoder = new TextEncoder();
-  /** Byte sequence of every token id (special tokens: their UTF-8 text). */
-  readonly #tokenBytes: Uint8Array[];
+  /** Byte sequence of each token id seen so far (special tokens: their UTF-8 text), made on first use. */
+  readonly #tokenBytes: (Uint8Array | undefined)[] = [];
 
   private constructor(json: TokenizerJson, where: string) {
     const bad = (why: string): never => {
@@ -99,18 +99,6 @@ export class Gpt2Tokenizer {
     const { byteToChar, charToByte } = bytesToUnicode();
     this.#byteToChar = byteToChar;
     this.#charToByte = charToByte;
-    this.#tokenBytes = this.#idToToken.map((t) => {
-      if (t === undefined) return new Uint8Array(0);
-      if (this.#special.has(t)) return this.#encoder.encode(t);
-      const out = new Uint8Array(t.length);
-      let n = 0;
-      for (const ch of t) {
-        const b = charToByte.get(ch);
-        if (b === undefined) return this.#encoder.encode(t); // not a byte-level token: its text
-        out[n++] = b;
-      }
-      return out.subarray(0, n);
-    });
   }
 
   /** Parses `tokenizer.json` (text or object). */
@@ -194,11 +182,33 @@ export class Gpt2Tokenizer {
     return ids;
   }
 
-  /** The raw bytes of one token (a token may hold part of a UTF-8 character). */
+  /** The raw bytes of one token (a token may hold part of a UTF-8 character). Made on first use, then kept. */
   tokenBytes(id: number): Uint8Array {
-    const b = this.#tokenBytes[id];
-    if (b === undefined) throw new InvalidInputError(`token id ${id} is outside the vocabulary (0…${this.size - 1})`, { reason: 'bad-token', field: 'tokens' });
-    return b;
+    const known = this.#tokenBytes[id];
+    if (known) return known;
+    const t = Number.isInteger(id) ? this.#idToToken[id] : undefined;
+    if (t === undefined) {
+      if (Number.isInteger(id) && id >= 0 && id < this.size) return new Uint8Array(0); // a hole in the vocabulary
+      throw new InvalidInputError(`token id ${id} is outside the vocabulary (0…${this.size - 1})`, { reason: 'bad-token', field: 'tokens' });
+    }
+    let bytes: Uint8Array;
+    if (this.#special.has(t)) bytes = this.#encoder.encode(t);
+    else {
+      const out = new Uint8Array(t.length);
+      let n = 0;
+      let byteLevel = true;
+      for (const ch of t) {
+        const b = this.#charToByte.get(ch);
+        if (b === undefined) {
+          byteLevel = false; // not a byte-level token: its text
+          break;
+        }
+        out[n++] = b;
+      }
+      bytes = byteLevel ? out.subarray(0, n) : this.#encoder.encode(t);
+    }
+    this.#tokenBytes[id] = bytes;
+    return bytes;
   }
 
   /** Token ids → text (invalid UTF-8, e.g. a cut-off character, becomes U+FFFD). */

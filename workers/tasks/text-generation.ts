@@ -57,7 +57,7 @@ export interface TextGenerationModel {
  * or its chunks in order): on webinfer's WebAssembly engine when `engine` is given (the WASM
  * backend), else with tfjs ops on the current tfjs backend (WebGPU, CPU).
  */
-export function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): TextGenerationModel {
+export async function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): Promise<TextGenerationModel> {
   const { manifest } = loaded;
   const where = `${manifest.id}@${manifest.version}`;
   const text = (name: string): string => {
@@ -66,7 +66,10 @@ export function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): TextGe
     return new TextDecoder().decode(b);
   };
   const config = parseGpt2Config(text('config.json'), `${where}/config.json`);
+  // Task hops between the steps of a load: heartbeats get answered on a busy machine.
+  await nextTask();
   const tokenizer = Gpt2Tokenizer.fromJson(text('tokenizer.json'), `${where}/tokenizer.json`);
+  await nextTask();
   if (tokenizer.size > config.vocab_size) {
     throw new ManifestError(`${where}: tokenizer has ${tokenizer.size} tokens but vocab_size is ${config.vocab_size}`, { url: where, issues: ['vocab size'] });
   }
@@ -78,7 +81,7 @@ export function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): TextGe
   // On the engine, each chunk's bytes are dropped as soon as its tensors are in the engine's
   // memory: the weights are never held twice (peak ≈ weights + one chunk, not download + weights).
   const decoder = engine
-    ? engineGpt2(engine, config, indexSafetensors(bytesOf(), file, { release: (i) => loaded.release(paths[i] as string) }), file)
+    ? await engineGpt2(engine, config, indexSafetensors(bytesOf(), file, { release: (i) => loaded.release(paths[i] as string) }), file)
     : tfjsGpt2(config, readSafetensors(bytesOf(), file), file);
   return { decoder, tokenizer, eos: eosIds(config), dispose: () => decoder.dispose() };
 }

@@ -44,15 +44,23 @@ export function packedLength(K: number, N: number): number {
  */
 export function packFloat(row: (i: number, out: Float32Array) => void, layout: MatrixLayout, K: number, N: number, out: Float32Array): void {
   out.fill(0);
+  packFloatRows(row, layout, K, N, out, 0, layout === 'kn' ? K : N);
+}
+
+/**
+ * Packs source rows [from, to) of a float matrix into `out` (which the caller zero-filled once):
+ * a big matrix can be packed in slices, with pauses between them.
+ */
+export function packFloatRows(row: (i: number, out: Float32Array) => void, layout: MatrixLayout, K: number, N: number, out: Float32Array, from: number, to: number): void {
   if (layout === 'kn') {
     const r = new Float32Array(N);
-    for (let k = 0; k < K; k++) {
+    for (let k = from; k < to; k++) {
       row(k, r);
       for (let n = 0; n < N; n++) out[((n >> 3) * K + k) * PANEL + (n & 7)] = r[n] as number;
     }
   } else {
     const r = new Float32Array(K);
-    for (let n = 0; n < N; n++) {
+    for (let n = from; n < to; n++) {
       row(n, r);
       const base = (n >> 3) * K * PANEL + (n & 7);
       for (let k = 0; k < K; k++) out[base + k * PANEL] = r[k] as number;

@@ -32,19 +32,19 @@ for (const threads of [1, 2]) {
     let lm: Gpt2Engine;
     beforeAll(async () => {
       engine = await Engine.start({ sources: engineSources(), threads, relaxed: false, spawn: nodeThreads });
-      lm = Gpt2Engine.load(engine, config, indexSafetensors(weights));
+      lm = await Gpt2Engine.load(engine, config, indexSafetensors(weights));
     });
     afterAll(() => {
       lm?.dispose();
       engine?.dispose();
     });
 
-    it('runs the threaded build when asked for two threads', () => {
+    it('runs the threaded build when asked for two threads', async () => {
       expect(engine.threads).toBe(threads);
       expect(engine.variant).toBe(threads > 1 ? 'engine-mt' : 'engine-st');
     });
 
-    it('first-step logits within 1e-3 of PyTorch', () => {
+    it('first-step logits within 1e-3 of PyTorch', async () => {
       for (const p of parity.prompts) {
         const state = lm.newState(config.n_positions);
         const got = lm.forward(state, p.ids);
@@ -54,7 +54,7 @@ for (const threads of [1, 2]) {
       }
     });
 
-    it('greedy continuations of 64 tokens identical to PyTorch', () => {
+    it('greedy continuations of 64 tokens identical to PyTorch', async () => {
       for (const p of parity.prompts) {
         const state = lm.newState(p.ids.length + 64);
         let logits = lm.forward(state, p.ids);
@@ -69,7 +69,7 @@ for (const threads of [1, 2]) {
       }
     });
 
-    it('a prompt in chunks of 3 gives the logits of the whole prompt; a cached step equals recomputing', () => {
+    it('a prompt in chunks of 3 gives the logits of the whole prompt; a cached step equals recomputing', async () => {
       const ids = [...parity.prompts[0]!.ids, ...parity.prompts[1]!.ids];
       const whole = lm.newState(64);
       const a = lm.forward(whole, ids);
@@ -83,19 +83,19 @@ for (const threads of [1, 2]) {
       [whole, chunked, inc].forEach((s) => s.dispose());
     });
 
-    it('refuses tokens past the state and outside the vocabulary', () => {
+    it('refuses tokens past the state and outside the vocabulary', async () => {
       const s = lm.newState(4);
       expect(() => lm.forward(s, [1, 2, 3, 4, 5])).toThrow(/exceeds/);
       expect(() => lm.forward(s, [config.vocab_size])).toThrow(/vocabulary/);
       s.dispose();
     });
 
-    it('memory freed by a disposed model is reused by the next one', () => {
+    it('memory freed by a disposed model is reused by the next one', async () => {
       const heap = engine.heapBytes;
       const inUse = engine.bytesInUse;
-      const again = Gpt2Engine.load(engine, config, indexSafetensors(weights));
+      const again = await Gpt2Engine.load(engine, config, indexSafetensors(weights));
       again.dispose();
-      const third = Gpt2Engine.load(engine, config, indexSafetensors(weights));
+      const third = await Gpt2Engine.load(engine, config, indexSafetensors(weights));
       expect(engine.heapBytes).toBeLessThanOrEqual(heap + third.weightBytes + 1024 * 1024);
       third.dispose();
       expect(engine.bytesInUse).toBe(inUse);
@@ -110,7 +110,7 @@ describe('loading releases the file chunk by chunk', () => {
     const size = 1 << 20;
     const chunks = Array.from({ length: Math.ceil(weights.byteLength / size) }, (_, i) => weights.subarray(i * size, (i + 1) * size));
     const released: number[] = [];
-    const lm = Gpt2Engine.load(engine, config, indexSafetensors(chunks, 'model.safetensors', { release: (i) => released.push(i) }));
+    const lm = await Gpt2Engine.load(engine, config, indexSafetensors(chunks, 'model.safetensors', { release: (i) => released.push(i) }));
     expect(released.sort((a, b) => a - b)).toEqual(chunks.map((_, i) => i));
     const p = parity.prompts[0]!;
     const s = lm.newState(64);

@@ -37,14 +37,14 @@ describe('quantized GPT-2 on the engine', () => {
   let ref: Gpt2Engine;
   beforeAll(async () => {
     engine = await Engine.start({ sources: engineSources(), threads: 2, relaxed: false, spawn: nodeThreads });
-    ref = Gpt2Engine.load(engine, config, indexSafetensors(f32));
+    ref = await Gpt2Engine.load(engine, config, indexSafetensors(f32));
   });
   afterAll(() => {
     ref?.dispose();
     engine?.dispose();
   });
 
-  it('the quantizer writes panels that dequantize to the float weights within half a step of their group scale', () => {
+  it('the quantizer writes panels that dequantize to the float weights within half a step of their group scale', async () => {
     const q8 = parseSafetensors(quantizeGpt2Safetensors(f32, 'int8'));
     expect(q8.metadata).toMatchObject({ 'webinfer.quantization': 'int8', 'webinfer.group': '64' });
     const w = parseSafetensors(f32).tensors.get('transformer.h.0.attn.c_attn.weight')!;
@@ -65,8 +65,8 @@ describe('quantized GPT-2 on the engine', () => {
   // logits move a little more than weight-only quantization would; held-out perplexity moves by
   // +0.01 % (int8) and +0.22 % (int4) on tiny-gpt (scripts/eval-perplexity.ts).
   for (const [kind, bytesRatio, maxFirst] of [['int8', 0.3, 0.1], ['int4', 0.2, 0.6]] as const) {
-    it(`${kind}: weights held quantized (≤ ${bytesRatio}× float32), the same top token, logits close`, () => {
-      const lm = Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, kind)));
+    it(`${kind}: weights held quantized (≤ ${bytesRatio}× float32), the same top token, logits close`, async () => {
+      const lm = await Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, kind)));
       try {
         expect(lm.kind).toBe(kind);
         // Matrices are quantized; norms, biases and position embeddings stay float32.
@@ -89,8 +89,8 @@ describe('quantized GPT-2 on the engine', () => {
     });
   }
 
-  it('int8: greedy continuations equal float32 for their first 8 tokens (later, near ties may go either way)', () => {
-    const lm = Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, 'int8')));
+  it('int8: greedy continuations equal float32 for their first 8 tokens (later, near ties may go either way)', async () => {
+    const lm = await Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, 'int8')));
     for (const p of parity.prompts) {
       const a = greedy(ref, p.ids, 32);
       const b = greedy(lm, p.ids, 32);
@@ -99,7 +99,7 @@ describe('quantized GPT-2 on the engine', () => {
     lm.dispose();
   });
 
-  it('refuses to quantize weights twice', () => {
+  it('refuses to quantize weights twice', async () => {
     expect(() => quantizeGpt2Safetensors(quantizeGpt2Safetensors(f32, 'int8'), 'int4')).toThrow(/already int8/);
   });
 });
