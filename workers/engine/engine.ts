@@ -34,7 +34,7 @@ interface Exports {
 }
 
 /** Jobs of `wi_run` (see `native/engine.c`). */
-export const JOB = { exit: 1, gpt2: 2, linear: 3, bandwidth: 4 } as const;
+export const JOB = { exit: 1, gpt2: 2, linear: 3, bandwidth: 4, llama: 5 } as const;
 
 const PAGE = 65536;
 const ALIGN = 64;

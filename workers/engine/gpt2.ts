@@ -9,15 +9,12 @@
  * so no buffer grows with the square of the prompt.
  */
 import { ManifestError } from '../../src/shared/errors/manifest.js';
-import { packedLength, packFloatRows, quantizedBytes, scaleCount, type MatrixLayout } from '../../src/shared/quant/panels.js';
 import type { Gpt2Config } from '../gpt2/config.js';
 import { Engine, JOB, type Region } from './engine.js';
-import { nextTask } from '../queues/next-task.js';
-import { toFloat32, type TensorEntry, type TensorSource } from './tensors.js';
+import type { TensorSource } from './tensors.js';
+import { buildRegions, f32Bits, KIND_CODE, WeightPlan, weightKindOf, type WeightKind } from './weights.js';
 
-/** How the weights are held. */
-export type WeightKind = 'float32' | 'int8' | 'int4';
-const KIND_CODE: Record<WeightKind, number> = { float32: 0, int8: 1, int4: 2 };
+export type { WeightKind };
 
 /** Words of the model descriptor (see `native/engine.c`). */
 const M = { L: 0, C: 1, H: 2, V: 3, P: 4, KIND: 5, G: 6, EPS: 7, WTE: 8, WTES: 9, WPE: 10, LNFG: 11, LNFB: 12, LAYERS: 16, PER_LAYER: 16 } as const;
@@ -52,10 +49,6 @@ export class Gpt2EngineState {
   }
 }
 
-function f32Bits(x: number): number {
-  const b = new Float32Array([x]);
-  return new Uint32Array(b.buffer)[0] as number;
-}
 
 /**
  * A GPT-2 held by the engine.
@@ -83,22 +76,6 @@ export class Gpt2Engine {
     this.#desc = desc;
   }
 
-  /** Runs `build` with an allocator that records its regions; frees them all if it fails. */
-  static async #build(engine: Engine, build: (alloc: (bytes: number) => Region) => Promise<Region>): Promise<{ regions: Region[]; desc: Region }> {
-    const regions: Region[] = [];
-    try {
-      const desc = await build((bytes) => {
-        const r = engine.alloc(bytes);
-        regions.push(r);
-        return r;
-      });
-      return { regions, desc };
-    } catch (e) {
-      regions.forEach((r) => engine.free(r));
-      throw e;
-    }
-  }
-
   /** Bytes of engine memory the weights take (as held: quantized weights stay quantized). */
   get weightBytes(): number {
     return this.#regions.reduce((s, r) => s + r.bytes, 0);
@@ -110,151 +87,42 @@ export class Gpt2Engine {
    * tensors) is copied as is.
    */
   static async load(engine: Engine, config: Gpt2Config, tensors: TensorSource, where = 'model.safetensors', options: { yieldToEvents?: () => Promise<void> } = {}): Promise<Gpt2Engine> {
-    const pause = options.yieldToEvents ?? nextTask;
     const { n_layer: L, n_embd: C, n_head: H, vocab_size: V, n_positions: P } = config;
-    const quant = tensors.metadata['webinfer.quantization'];
-    const kind: WeightKind = quant === 'int8' ? 'int8' : quant === 'int4' ? 'int4' : 'float32';
-    const group = kind === 'float32' ? 0 : Number(tensors.metadata['webinfer.group']);
-    if (kind !== 'float32' && (!Number.isInteger(group) || group <= 0 || C % group !== 0 || (4 * C) % group !== 0)) {
-      throw new ManifestError(`${where}: webinfer.group ${String(tensors.metadata['webinfer.group'])} does not divide n_embd ${C}`, { url: where, issues: ['webinfer.group'] });
-    }
-    const bad = (why: string): never => {
-      throw new ManifestError(`${where}: ${why}`, { url: where, issues: [why] });
-    };
-    const find = (name: string, suffix = ''): TensorEntry | undefined => tensors.get(name + suffix) ?? tensors.get(name.replace(/^transformer\./, '') + suffix);
-    const need = (name: string, shape: number[]): TensorEntry => {
-      const e = find(name);
-      if (!e) return bad(`tensor ${name} is missing`);
-      if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i])) bad(`${name} has shape [${e.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
-      if (e.dtype !== 'F32' && e.dtype !== 'F16' && e.dtype !== 'BF16') bad(`${name} is ${e.dtype}, expected a float tensor`);
-      return e;
-    };
-    const built = await Gpt2Engine.#build(engine, async (alloc) => {
+    if (H <= 0 || C % H !== 0) throw new ManifestError(`${where}: n_embd ${C} is not a multiple of n_head ${H}`, { url: where, issues: ['n_head'] });
+    const { kind, group } = weightKindOf(tensors, [C, 4 * C], where);
+    const built = await buildRegions(engine, async (alloc) => {
       const words = M.LAYERS + M.PER_LAYER * L;
       const desc = alloc(words * 4);
-      const set = (i: number, v: number): void => {
-        // A fresh view each time: packing may have grown the memory (a non-shared buffer detaches).
-        new Uint32Array(engine.memory.buffer, desc.ptr, words)[i] = v >>> 0;
-      };
+      // A fresh view each time: packing may grow the memory (a non-shared buffer detaches).
+      const set = (i: number, v: number): void => void (new Uint32Array(engine.memory.buffer, desc.ptr, words)[i] = v >>> 0);
       new Uint32Array(engine.memory.buffer, desc.ptr, words).fill(0);
-      set(M.L, L);
-      set(M.C, C);
-      set(M.H, H);
-      set(M.V, V);
-      set(M.P, P);
-      set(M.KIND, KIND_CODE[kind]);
-      set(M.G, group);
-      set(M.EPS, f32Bits(config.layer_norm_epsilon));
-      /** A tensor's bytes [start, end), read without copying the whole tensor where the source can. */
-      const range = (e: TensorEntry, start: number, end: number): Uint8Array => (tensors.readRange ? tensors.readRange(e, start, end) : tensors.read(e).subarray(start, end));
-      /** Copies a tensor's raw bytes into a region, piece by piece (no copy of the whole tensor). */
-      const copy = async (e: TensorEntry, r: Region): Promise<void> => {
-        const piece = 1 << 22;
-        for (let at = 0; at < e.bytes; at += piece) {
-          engine.u8(r, e.bytes).set(range(e, at, Math.min(e.bytes, at + piece)), at);
-          await breathe();
-        }
-      };
-      // The plan: every tensor the model needs, its slot(s) in the descriptor, and how it is laid out.
-      const jobs: { entries: TensorEntry[]; run: () => void | Promise<void> }[] = [];
-      // One task hop after every ~20 ms of copying: the worker keeps answering heartbeats and aborts during a long load.
-      let since = performance.now();
-      const breathe = async (): Promise<void> => {
-        if (performance.now() - since > 20) {
-          await pause();
-          since = performance.now();
-        }
-      };
-      const floats = (name: string, shape: number[], slot: number): void => {
-        const e = need(name, shape);
-        jobs.push({
-          entries: [e],
-          run: () => {
-            const count = shape.reduce((a, b) => a * b, 1);
-            const r = alloc(count * 4);
-            toFloat32(tensors.read(e), e.dtype, engine.f32(r, count));
-            set(slot, r.ptr);
-          },
-        });
-      };
-      /** A K×N matrix: float panels packed row by row, or the quantizer's panels and scales copied in. */
-      const matrix = (name: string, K: number, N: number, layout: MatrixLayout, wSlot: number, sSlot: number): void => {
-        if (kind === 'float32') {
-          const e = need(name, layout === 'kn' ? [K, N] : [N, K]);
-          jobs.push({
-            entries: [e],
-            run: async () => {
-              const elem = e.dtype === 'F32' ? 4 : 2;
-              const rowBytes = (layout === 'kn' ? N : K) * elem;
-              const rows = layout === 'kn' ? K : N;
-              const r = alloc(packedLength(K, N) * 4);
-              engine.f32(r, packedLength(K, N)).fill(0);
-              const step = Math.max(1, Math.floor((1 << 20) / Math.max(1, layout === 'kn' ? N : K)));
-              for (let from = 0; from < rows; from += step) {
-                // A fresh view per slice: the memory may have grown (a non-shared buffer detaches).
-                packFloatRows((i, out) => toFloat32(range(e, i * rowBytes, (i + 1) * rowBytes), e.dtype, out), layout, K, N, engine.f32(r, packedLength(K, N)), from, Math.min(rows, from + step));
-                await breathe();
-              }
-              set(wSlot, r.ptr);
-            },
-          });
-          return;
-        }
-        const bits = kind === 'int8' ? 8 : 4;
-        const qe = find(name, bits === 8 ? '.wi_q8' : '.wi_q4');
-        const se = find(name, '.wi_scales');
-        if (!qe || !se) return bad(`${name}: the ${kind} file has no ${name}${bits === 8 ? '.wi_q8' : '.wi_q4'} / .wi_scales`);
-        if (qe.bytes !== quantizedBytes(K, N, bits) || se.bytes !== scaleCount(K, N, group) * 4 || se.dtype !== 'F32') bad(`${name}: quantized tensors do not match [${K}, ${N}] with groups of ${group}`);
-        jobs.push({
-          entries: [qe],
-          run: async () => {
-            const q = alloc(qe.bytes);
-            await copy(qe, q);
-            set(wSlot, q.ptr);
-          },
-        });
-        jobs.push({
-          entries: [se],
-          run: async () => {
-            const sc = alloc(se.bytes);
-            await copy(se, sc);
-            set(sSlot, sc.ptr);
-          },
-        });
-      };
-      if (H <= 0 || C % H !== 0) bad(`n_embd ${C} is not a multiple of n_head ${H}`);
-      matrix('transformer.wte.weight', C, V, 'nk', M.WTE, M.WTES);
-      floats('transformer.wpe.weight', [P, C], M.WPE);
-      floats('transformer.ln_f.weight', [C], M.LNFG);
-      floats('transformer.ln_f.bias', [C], M.LNFB);
+      [[M.L, L], [M.C, C], [M.H, H], [M.V, V], [M.P, P], [M.KIND, KIND_CODE[kind]], [M.G, group], [M.EPS, f32Bits(config.layer_norm_epsilon)]].forEach(([i, v]) => set(i as number, v as number));
+      // Checkpoints saved from GPT2Model have no `transformer.` prefix.
+      const plan = new WeightPlan(engine, tensors, kind, group, where, alloc, set, options.yieldToEvents, (n) => [n.replace(/^transformer\./, '')]);
+      plan.matrix('transformer.wte.weight', C, V, 'nk', M.WTE, M.WTES);
+      plan.vector('transformer.wpe.weight', [P, C], M.WPE);
+      plan.vector('transformer.ln_f.weight', [C], M.LNFG);
+      plan.vector('transformer.ln_f.bias', [C], M.LNFB);
       for (let l = 0; l < L; l++) {
         const p = `transformer.h.${l}.`;
         const at = (w: number): number => M.LAYERS + l * M.PER_LAYER + w;
-        floats(`${p}ln_1.weight`, [C], at(LW.ln1g));
-        floats(`${p}ln_1.bias`, [C], at(LW.ln1b));
-        matrix(`${p}attn.c_attn.weight`, C, 3 * C, 'kn', at(LW.attW), at(LW.attS));
-        floats(`${p}attn.c_attn.bias`, [3 * C], at(LW.attB));
-        matrix(`${p}attn.c_proj.weight`, C, C, 'kn', at(LW.projW), at(LW.projS));
-        floats(`${p}attn.c_proj.bias`, [C], at(LW.projB));
-        floats(`${p}ln_2.weight`, [C], at(LW.ln2g));
-        floats(`${p}ln_2.bias`, [C], at(LW.ln2b));
-        matrix(`${p}mlp.c_fc.weight`, C, 4 * C, 'kn', at(LW.fcW), at(LW.fcS));
-        floats(`${p}mlp.c_fc.bias`, [4 * C], at(LW.fcB));
-        matrix(`${p}mlp.c_proj.weight`, 4 * C, C, 'kn', at(LW.fpW), at(LW.fpS));
-        floats(`${p}mlp.c_proj.bias`, [C], at(LW.fpB));
+        plan.vector(`${p}ln_1.weight`, [C], at(LW.ln1g));
+        plan.vector(`${p}ln_1.bias`, [C], at(LW.ln1b));
+        plan.matrix(`${p}attn.c_attn.weight`, C, 3 * C, 'kn', at(LW.attW), at(LW.attS));
+        plan.vector(`${p}attn.c_attn.bias`, [3 * C], at(LW.attB));
+        plan.matrix(`${p}attn.c_proj.weight`, C, C, 'kn', at(LW.projW), at(LW.projS));
+        plan.vector(`${p}attn.c_proj.bias`, [C], at(LW.projB));
+        plan.vector(`${p}ln_2.weight`, [C], at(LW.ln2g));
+        plan.vector(`${p}ln_2.bias`, [C], at(LW.ln2b));
+        plan.matrix(`${p}mlp.c_fc.weight`, C, 4 * C, 'kn', at(LW.fcW), at(LW.fcS));
+        plan.vector(`${p}mlp.c_fc.bias`, [4 * C], at(LW.fcB));
+        plan.matrix(`${p}mlp.c_proj.weight`, 4 * C, C, 'kn', at(LW.fpW), at(LW.fpS));
+        plan.vector(`${p}mlp.c_proj.bias`, [C], at(LW.fpB));
       }
-      // In file order: each chunk of the file is released as soon as its tensors are in the engine.
-      const order = new Map(tensors.names().map((n, i) => [n, i]));
-      const pos = (job: { entries: TensorEntry[] }): number => Math.min(...job.entries.map((e) => order.get(e.name) ?? 0));
-      jobs.sort((a, b) => pos(a) - pos(b));
-      for (const job of jobs) {
-        await job.run();
-        job.entries.forEach((e) => tensors.done?.(e));
-        await breathe();
-      }
+      await plan.run();
       return desc;
     });
-    return new Gpt2Engine(engine, config, kind, group, built.regions, built.desc);
+    return new Gpt2Engine(engine, config, kind, group, built.regions, built.value);
   }
 
   /**

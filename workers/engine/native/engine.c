@@ -59,7 +59,7 @@ typedef struct {
   volatile u32 args[24];      /* the job's arguments (addresses and sizes) */
 } ctl_t;
 
-enum { JOB_NONE = 0, JOB_EXIT = 1, JOB_GPT2 = 2, JOB_LINEAR = 3, JOB_BANDWIDTH = 4 };
+enum { JOB_NONE = 0, JOB_EXIT = 1, JOB_GPT2 = 2, JOB_LINEAR = 3, JOB_BANDWIDTH = 4, JOB_LLAMA = 5 };
 
 #ifdef WI_THREADS
 #define SPIN_LIMIT 20000
@@ -125,7 +125,7 @@ static inline float hsum(v128_t v) {
 /* ---- linear layers ------------------------------------------------------------------------ */
 
 enum { W_F32 = 0, W_Q8 = 1, W_Q4 = 2 };
-enum { EPI_STORE = 0, EPI_GELU = 1, EPI_ADD = 2 };
+enum { EPI_STORE = 0, EPI_GELU = 1, EPI_ADD = 2, EPI_SILU_MUL = 3 };
 
 typedef struct {
   const float *x; /* [T][K] */
@@ -137,7 +137,7 @@ typedef struct {
   const float *b; /* bias [N] or 0 */
   float *y;       /* [T][ldy] */
   int ldy;
-  int epi;        /* EPI_STORE: y = xW+b; EPI_GELU: y = gelu(xW+b); EPI_ADD: y += xW+b */
+  int epi;        /* EPI_STORE: y = xW+b; EPI_GELU: y = gelu(xW+b); EPI_ADD: y += xW+b; EPI_SILU_MUL: y = silu(xW+b) · y */
 } lin_t;
 
 /* Writes the 8 columns of panel p for token t. */
@@ -152,6 +152,7 @@ static inline void epilogue(const lin_t *L, int t, int p, v128_t a0, v128_t a1) 
     float r = v[c] + (L->b ? L->b[n0 + c] : 0.0f);
     if (L->epi == EPI_GELU) r = gelu_(r);
     if (L->epi == EPI_ADD) y[c] += r;
+    else if (L->epi == EPI_SILU_MUL) y[c] *= r / (1.0f + expf_(-r));
     else y[c] = r;
   }
 }
@@ -415,13 +416,36 @@ static inline float dot(const float *a, const float *b, int n) {
   return s;
 }
 
+/* One query against keys 0…S-1 of one head's cache: softmax(q·K/√hd)·V into `o` (hd floats). */
+static void attend(const float *q, const float *K, const float *V, int S, int hd, float *scores, float *o) {
+  const float scale = 1.0f / __builtin_sqrtf((float)hd);
+  float mx = -3.0e38f;
+  for (int j = 0; j < S; j++) {
+    float s = dot(q, K + (long)j * hd, hd) * scale;
+    scores[j] = s;
+    if (s > mx) mx = s;
+  }
+  float sum = 0.0f;
+  for (int j = 0; j < S; j++) {
+    float e = expf_(scores[j] - mx);
+    scores[j] = e;
+    sum += e;
+  }
+  float inv = 1.0f / sum;
+  for (int d = 0; d + 4 <= hd; d += 4) wasm_v128_store(o + d, wasm_f32x4_splat(0));
+  for (int j = 0; j < S; j++) {
+    v128_t a = wasm_f32x4_splat(scores[j] * inv);
+    const float *v = V + (long)j * hd;
+    for (int d = 0; d + 4 <= hd; d += 4) wasm_v128_store(o + d, MADD(a, wasm_v128_load(v + d), wasm_v128_load(o + d)));
+  }
+}
+
 /*
  * Causal attention of T new tokens at positions start…start+T-1, heads [h0, h1):
  * their keys and values go into the caches ([H][P][hd] per layer), then each query attends to
  * every key up to its own position. `scores` holds P floats for this thread.
  */
 static void attention_heads(const float *qkv, float *kc, float *vc, float *out, float *scores, int T, int start, int C, int hd, int P, int h0, int h1) {
-  const float scale = 1.0f / __builtin_sqrtf((float)hd);
   for (int h = h0; h < h1; h++) {
     float *K = kc + (long)h * P * hd, *V = vc + (long)h * P * hd;
     for (int t = 0; t < T; t++) {
@@ -429,30 +453,7 @@ static void attention_heads(const float *qkv, float *kc, float *vc, float *out, 
       __builtin_memcpy(K + (long)(start + t) * hd, src + C + h * hd, (unsigned long)hd * 4);
       __builtin_memcpy(V + (long)(start + t) * hd, src + 2 * C + h * hd, (unsigned long)hd * 4);
     }
-    for (int t = 0; t < T; t++) {
-      const float *q = qkv + (long)t * 3 * C + h * hd;
-      int S = start + t + 1;
-      float mx = -3.0e38f;
-      for (int j = 0; j < S; j++) {
-        float s = dot(q, K + (long)j * hd, hd) * scale;
-        scores[j] = s;
-        if (s > mx) mx = s;
-      }
-      float sum = 0.0f;
-      for (int j = 0; j < S; j++) {
-        float e = expf_(scores[j] - mx);
-        scores[j] = e;
-        sum += e;
-      }
-      float inv = 1.0f / sum;
-      float *o = out + (long)t * C + h * hd;
-      for (int d = 0; d + 4 <= hd; d += 4) wasm_v128_store(o + d, wasm_f32x4_splat(0));
-      for (int j = 0; j < S; j++) {
-        v128_t a = wasm_f32x4_splat(scores[j] * inv);
-        const float *v = V + (long)j * hd;
-        for (int d = 0; d + 4 <= hd; d += 4) wasm_v128_store(o + d, MADD(a, wasm_v128_load(v + d), wasm_v128_load(o + d)));
-      }
-    }
+    for (int t = 0; t < T; t++) attend(qkv + (long)t * 3 * C + h * hd, K, V, start + t + 1, hd, scores, out + (long)t * C + h * hd);
   }
 }
 
@@ -535,6 +536,173 @@ static void gpt2_forward(ctl_t *c, int tid) {
   }
 }
 
+/* ---- Llama family (Llama, Qwen2, Mistral) --------------------------------------------------- */
+
+/* RMSNorm over rows [r0, r1): y = x / √(mean(x²) + eps) · w. */
+static void rmsnorm_rows(const float *x, const float *w, float *y, int r0, int r1, int C, float eps) {
+  for (int r = r0; r < r1; r++) {
+    const float *xr = x + (long)r * C;
+    float *yr = y + (long)r * C;
+    v128_t q = wasm_f32x4_splat(0);
+    int j = 0;
+    for (; j + 4 <= C; j += 4) {
+      v128_t v = wasm_v128_load(xr + j);
+      q = MADD(v, v, q);
+    }
+    float ss = hsum(q);
+    for (; j < C; j++) ss += xr[j] * xr[j];
+    v128_t inv = wasm_f32x4_splat(1.0f / __builtin_sqrtf(ss / (float)C + eps));
+    for (j = 0; j + 4 <= C; j += 4) wasm_v128_store(yr + j, wasm_f32x4_mul(wasm_f32x4_mul(wasm_v128_load(xr + j), inv), wasm_v128_load(w + j)));
+    for (; j < C; j++) yr[j] = xr[j] / __builtin_sqrtf(ss / (float)C + eps) * w[j];
+  }
+}
+
+/* Rotary embedding of one head vector at position `pos` (rotate-half convention): x·cos + rot(x)·sin. */
+static inline void rope(float *x, const float *cosv, const float *sinv, int hd) {
+  const int half = hd / 2;
+  for (int i = 0; i + 4 <= half; i += 4) {
+    v128_t a = wasm_v128_load(x + i), b = wasm_v128_load(x + half + i);
+    v128_t c = wasm_v128_load(cosv + i), s = wasm_v128_load(sinv + i);
+    wasm_v128_store(x + i, wasm_f32x4_sub(wasm_f32x4_mul(a, c), wasm_f32x4_mul(b, s)));
+    wasm_v128_store(x + half + i, MADD(a, s, wasm_f32x4_mul(b, c)));
+  }
+  for (int i = half - half % 4; i < half; i++) {
+    float a = x[i], b = x[half + i];
+    x[i] = a * cosv[i] - b * sinv[i];
+    x[half + i] = a * sinv[i] + b * cosv[i];
+  }
+}
+
+/*
+ * The Llama descriptor (workers/engine/llama.ts): 0 L, 1 C (hidden), 2 H (query heads), 3 KVH,
+ * 4 hd, 5 V, 6 I (MLP width), 7 kind, 8 G, 9 eps (float bits), 10 embed, 11 embed scales,
+ * 12 head, 13 head scales, 14 final norm, then 24 words per layer from word 16:
+ *   in_norm q.w q.s q.b k.w k.s k.b v.w v.s v.b o.w o.s post_norm gate.w gate.s up.w up.s down.w down.s
+ * State: 0 kcache, 1 vcache ([L][KVH][cap][hd]), 2 cap, 3 Tmax, 4 x [T][C], 5 h [T][C],
+ *   6 q [T][H·hd], 7 k [T][KVH·hd], 8 v [T][KVH·hd], 9 att [T][H·hd], 10 ff [T][I], 11 ff2 [T][I],
+ *   12 scores [threads][cap], 13 logits [V], 14 row [C], 15 ids [T], 16 quantized rows
+ *   [threads][T][max(C, I, H·hd)] int16, 17 their scales, 18 cos [cap][hd/2], 19 sin [cap][hd/2]
+ */
+enum { LM_L, LM_C, LM_H, LM_KVH, LM_HD, LM_V, LM_I, LM_KIND, LM_G, LM_EPS, LM_EMB, LM_EMBS, LM_HEAD, LM_HEADS, LM_NORM, LM_LAYERS = 16, LM_PER_LAYER = 24 };
+enum { LL_IN, LL_QW, LL_QS, LL_QB, LL_KW, LL_KS, LL_KB, LL_VW, LL_VS, LL_VB, LL_OW, LL_OS, LL_POST, LL_GW, LL_GS, LL_UW, LL_US, LL_DW, LL_DS };
+enum { LS_KC, LS_VC, LS_CAP, LS_TMAX, LS_X, LS_H, LS_Q, LS_K, LS_V, LS_ATT, LS_FF, LS_FF2, LS_SCORES, LS_LOGITS, LS_ROW, LS_IDS, LS_XQ, LS_XS, LS_COS, LS_SIN };
+
+/* Several products over the same share of their panels, then one barrier (q, k, v; up then gate). */
+static void linear_many(ctl_t *c, lin_t *const *Ls, int n, int tid, const actq_t *A) {
+  for (int i = 0; i < n; i++) {
+    const lin_t *L = Ls[i];
+    int np = (L->N + 7) / 8, lo, hi;
+    share(np, tid, c->nthreads, &lo, &hi);
+    if (lo >= hi) continue;
+    if (L->kind == W_F32) lin_f32(L, lo, hi);
+    else {
+      /* Inputs shared by the products are quantized once. */
+      if (i == 0 || Ls[i - 1]->x != L->x) quantize_rows(L->x, L->T, L->K, L->G, A->xq, A->xs);
+      lin_qint(L, A, lo, hi, L->kind == W_Q8 ? 8 : 4);
+    }
+  }
+  barrier(c);
+}
+
+static void llama_forward(ctl_t *c, int tid) {
+  const u32 *m = PTR(const u32 *, c->args[0]);
+  const u32 *st = PTR(const u32 *, c->args[1]);
+  const int32_t *ids = PTR(const int32_t *, c->args[2]);
+  const int T = (int)c->args[3], start = (int)c->args[4], want_logits = (int)c->args[5];
+  const int L = (int)m[LM_L], C = (int)m[LM_C], H = (int)m[LM_H], KVH = (int)m[LM_KVH], hd = (int)m[LM_HD], V = (int)m[LM_V], I = (int)m[LM_I];
+  const int kind = (int)m[LM_KIND], G = (int)m[LM_G];
+  union { u32 u; float f; } epsu;
+  epsu.u = m[LM_EPS];
+  const float eps = epsu.f;
+  const int cap = (int)st[LS_CAP], Tmax = (int)st[LS_TMAX], nt = c->nthreads;
+  const int QD = H * hd, KD = KVH * hd, group = H / KVH;
+  float *x = PTR(float *, st[LS_X]), *h = PTR(float *, st[LS_H]), *q = PTR(float *, st[LS_Q]), *k = PTR(float *, st[LS_K]), *v = PTR(float *, st[LS_V]);
+  float *att = PTR(float *, st[LS_ATT]), *ff = PTR(float *, st[LS_FF]), *ff2 = PTR(float *, st[LS_FF2]);
+  const float *cosT = PTR(const float *, st[LS_COS]), *sinT = PTR(const float *, st[LS_SIN]);
+  actq_t A = { 0, 0 };
+  if (kind != W_F32) {
+    int maxK = C > I ? C : I;
+    if (QD > maxK) maxK = QD;
+    A.xq = PTR(int16_t *, st[LS_XQ]) + (long)tid * Tmax * maxK;
+    A.xs = PTR(float *, st[LS_XS]) + (long)tid * Tmax * (maxK / G);
+  }
+  {
+    int lo, hi;
+    share(T, tid, nt, &lo, &hi);
+    for (int t = lo; t < hi; t++) panel_column(PTR(const void *, m[LM_EMB]), PTR(const float *, m[LM_EMBS]), kind, C, G, ids[t], x + (long)t * C);
+    barrier(c);
+  }
+  for (int l = 0; l < L; l++) {
+    const u32 *w = m + LM_LAYERS + l * LM_PER_LAYER;
+    float *kc = PTR(float *, st[LS_KC]) + (long)l * KVH * cap * hd, *vc = PTR(float *, st[LS_VC]) + (long)l * KVH * cap * hd;
+    {
+      int lo, hi;
+      share(T, tid, nt, &lo, &hi);
+      rmsnorm_rows(x, PTR(const float *, w[LL_IN]), h, lo, hi, C, eps);
+      barrier(c);
+    }
+    lin_t lq = { h, T, C, QD, PTR(const void *, w[LL_QW]), PTR(const float *, w[LL_QS]), G, kind, PTR(const float *, w[LL_QB]), q, QD, EPI_STORE };
+    lin_t lk = { h, T, C, KD, PTR(const void *, w[LL_KW]), PTR(const float *, w[LL_KS]), G, kind, PTR(const float *, w[LL_KB]), k, KD, EPI_STORE };
+    lin_t lv = { h, T, C, KD, PTR(const void *, w[LL_VW]), PTR(const float *, w[LL_VS]), G, kind, PTR(const float *, w[LL_VB]), v, KD, EPI_STORE };
+    lin_t *qkv[3] = { &lq, &lk, &lv };
+    linear_many(c, qkv, 3, tid, &A);
+    {
+      /* Keys (rotated) and values of the new tokens into the cache, by kv head. */
+      int lo, hi;
+      share(KVH, tid, nt, &lo, &hi);
+      for (int g = lo; g < hi; g++) {
+        float *K = kc + (long)g * cap * hd, *Vc = vc + (long)g * cap * hd;
+        for (int t = 0; t < T; t++) {
+          float *kd = K + (long)(start + t) * hd;
+          __builtin_memcpy(kd, k + (long)t * KD + g * hd, (unsigned long)hd * 4);
+          rope(kd, cosT + (long)(start + t) * (hd / 2), sinT + (long)(start + t) * (hd / 2), hd);
+          __builtin_memcpy(Vc + (long)(start + t) * hd, v + (long)t * KD + g * hd, (unsigned long)hd * 4);
+        }
+      }
+      barrier(c);
+    }
+    {
+      /* Queries (rotated) attend, by query head; head hq reads kv head hq / group. */
+      int lo, hi;
+      share(H, tid, nt, &lo, &hi);
+      float *scores = PTR(float *, st[LS_SCORES]) + (long)tid * cap;
+      for (int hq = lo; hq < hi; hq++) {
+        const int g = hq / group;
+        const float *K = kc + (long)g * cap * hd, *Vc = vc + (long)g * cap * hd;
+        for (int t = 0; t < T; t++) {
+          float *qt = q + (long)t * QD + hq * hd;
+          rope(qt, cosT + (long)(start + t) * (hd / 2), sinT + (long)(start + t) * (hd / 2), hd);
+          attend(qt, K, Vc, start + t + 1, hd, scores, att + (long)t * QD + hq * hd);
+        }
+      }
+      barrier(c);
+    }
+    lin_t lo_ = { att, T, QD, C, PTR(const void *, w[LL_OW]), PTR(const float *, w[LL_OS]), G, kind, 0, x, C, EPI_ADD };
+    linear(c, &lo_, tid, &A);
+    {
+      int lo, hi;
+      share(T, tid, nt, &lo, &hi);
+      rmsnorm_rows(x, PTR(const float *, w[LL_POST]), h, lo, hi, C, eps);
+      barrier(c);
+    }
+    /* SwiGLU: ff2 = up(h); ff2 = silu(gate(h)) · ff2, the same panels by the same thread; then down. */
+    lin_t lu = { h, T, C, I, PTR(const void *, w[LL_UW]), PTR(const float *, w[LL_US]), G, kind, 0, ff2, I, EPI_STORE };
+    lin_t lg = { h, T, C, I, PTR(const void *, w[LL_GW]), PTR(const float *, w[LL_GS]), G, kind, 0, ff2, I, EPI_SILU_MUL };
+    lin_t *mlp[2] = { &lu, &lg };
+    linear_many(c, mlp, 2, tid, &A);
+    lin_t ld = { ff2, T, I, C, PTR(const void *, w[LL_DW]), PTR(const float *, w[LL_DS]), G, kind, 0, x, C, EPI_ADD };
+    linear(c, &ld, tid, &A);
+    (void)ff;
+  }
+  if (want_logits) {
+    float *row = PTR(float *, st[LS_ROW]);
+    if (tid == 0) rmsnorm_rows(x + (long)(T - 1) * C, PTR(const float *, m[LM_NORM]), row, 0, 1, C, eps);
+    barrier(c);
+    lin_t head = { row, 1, C, V, PTR(const void *, m[LM_HEAD]), PTR(const float *, m[LM_HEADS]), G, kind, 0, PTR(float *, st[LS_LOGITS]), V, EPI_STORE };
+    linear(c, &head, tid, &A);
+  }
+}
+
 /* ---- jobs --------------------------------------------------------------------------------- */
 
 static float bandwidth_part(const float *p, int n) {
@@ -552,6 +720,9 @@ static void run_job(ctl_t *c, int tid) {
   switch (c->job) {
     case JOB_GPT2:
       gpt2_forward(c, tid);
+      break;
+    case JOB_LLAMA:
+      llama_forward(c, tid);
       break;
     case JOB_LINEAR: {
       /* args 12, 13: per-thread scratch for quantized rows (int16 [T][K] and float [T][K/G] each, thread after thread). */
