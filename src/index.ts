@@ -23,6 +23,7 @@ export type {
   BackendPreference,
   BatchingOptions,
   BatchStats,
+  ChatMessage,
   ClassifyOptions,
   ClientOptions,
   Dtype,

@@ -18,6 +18,7 @@ export type {
   BackendFallback,
   BackendInfo,
   BatchStats,
+  ChatMessage,
   FinishReason,
   GenerateChunk,
   GenerateResult,

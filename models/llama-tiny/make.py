@@ -6,22 +6,30 @@ checkpoints made with them, in the Hugging Face layout, for webinfer's parity te
                 rope_scaling llama3, a separate lm_head, bfloat16-representable float32 weights
   qwen2-tiny/   model_type qwen2: biases on q, k and v, tied embeddings, rope_theta 1e6
 
-Each gets config.json, model.safetensors (float32) and parity.json: for four prompts (token ids),
-the first-step logits and a 64-token greedy continuation computed here, with the margin of every
-greedy choice (the seeds are picked so that no step is a near tie).
+Each gets config.json, model.safetensors (float32), tokenizer.json + tokenizer_config.json (a
+SentencePiece-style BPE for llama-tiny, a Qwen2-style byte-level BPE for qwen2-tiny, learnt on Debian's
+fortunes by tokenizers_ref.py, each with its family's chat template) and parity.json: for four prompts
+(token ids), the first-step logits and a 64-token greedy continuation computed here, with the margin of
+every greedy choice (the seeds are picked so that no step is a near tie); texts with their ids and
+decoded text from tokenizers_ref.py's own encoder; conversations with the template rendered by Python's
+jinja2 the way transformers' apply_chat_template does, and the ids of the rendered text.
 
 The reference follows Hugging Face's LlamaForCausalLM / Qwen2ForCausalLM: RMSNorm (x·rsqrt(mean x²+eps)·w),
 rotary embeddings with rotate_half, SwiGLU MLP (down(silu(gate(x))·up(x))), causal attention with
 repeated key/value heads, final norm and head.
 
-  /usr/bin/python3 models/llama-tiny/make.py        (Debian: apt-get install -y python3-torch)
+  /usr/bin/python3 models/llama-tiny/make.py        (Debian: apt-get install -y python3-torch python3-regex python3-jinja2 fortunes)
 """
 import json
 import math
 import os
 import struct
 
+import jinja2
+import jinja2.sandbox
 import torch
+
+from tokenizers_ref import ByteLevelBpe, SentencePieceBpe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 torch.set_num_threads(1)
@@ -164,8 +172,69 @@ CONFIGS = {
     'qwen2-tiny': dict(model_type='qwen2', architectures=['Qwen2ForCausalLM'], hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                        num_attention_heads=4, num_key_value_heads=1, vocab_size=512, max_position_embeddings=256, rms_norm_eps=1e-6,
                        rope_theta=1000000.0, tie_word_embeddings=True, hidden_act='silu', use_sliding_window=False, sliding_window=256,
-                       bos_token_id=1, eos_token_id=2),
+                       bos_token_id=509, eos_token_id=511),
 }
+
+# Llama 2's chat template (meta-llama/Llama-2-7b-chat-hf) and Qwen2's ChatML one (Qwen/Qwen2-0.5B-Instruct).
+LLAMA2_TEMPLATE = (
+    "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}{% set system_message = messages[0]['content'] %}"
+    "{% else %}{% set loop_messages = messages %}{% set system_message = false %}{% endif %}{% for message in loop_messages %}"
+    "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}"
+    "{% if loop.index0 == 0 and system_message != false %}{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}"
+    "{% else %}{% set content = message['content'] %}{% endif %}{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}{% endif %}{% endfor %}")
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+    "{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+TEXTS = ['Hello world', 'The café serves 🎉 and 中文, naïvely.', '  leading and  double spaces ', 'tabs\tand\nnew lines\n\n', "don't you'll I'M",
+         'numbers 12345 and 3.14159', '', 'e\u0301 combining', 'ALL CAPS SHOUTING!!!', 'Σὲ γνωρίζω ἀπὸ τὴν κόψη']
+SPECIAL_TEXTS = {'llama-tiny': ['a</s>b', '<s>[INST] hi [/INST]'], 'qwen2-tiny': ['x<|im_end|>y', '<|im_start|>user\nhi<|im_end|>']}
+CHATS = [
+    {'messages': [{'role': 'user', 'content': 'Hello!'}], 'add_generation_prompt': True},
+    {'messages': [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'What is a fortune?'},
+                  {'role': 'assistant', 'content': ' A short saying. '}, {'role': 'user', 'content': 'Another one'}], 'add_generation_prompt': True},
+    {'messages': [{'role': 'user', 'content': 'a'}, {'role': 'user', 'content': 'b'}], 'add_generation_prompt': False},
+]
+
+
+def render(template, chat, bos, eos):
+    """As transformers' apply_chat_template renders it: a sandboxed environment, trim_blocks, lstrip_blocks."""
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals['raise_exception'] = raise_exception
+    return env.from_string(template).render(bos_token=bos, eos_token=eos, **chat)
+
+
+def tokenizer_files(name, d):
+    corpus = open('/usr/share/games/fortunes/fortunes', encoding='utf-8').read()
+    if name == 'llama-tiny':
+        tok = SentencePieceBpe(corpus, 512)
+        config = {'add_bos_token': True, 'add_eos_token': False, 'bos_token': '<s>', 'eos_token': '</s>', 'unk_token': '<unk>',
+                  'model_max_length': 256, 'tokenizer_class': 'LlamaTokenizerFast', 'chat_template': LLAMA2_TEMPLATE}
+        encode = lambda text, special=True: tok.encode(text, bos=special)
+        template, bos, eos = LLAMA2_TEMPLATE, '<s>', '</s>'
+    else:
+        tok = ByteLevelBpe(corpus, 512)
+        config = {'add_prefix_space': False, 'bos_token': None, 'eos_token': '<|im_end|>', 'pad_token': '<|endoftext|>',
+                  'model_max_length': 256, 'tokenizer_class': 'Qwen2Tokenizer', 'chat_template': CHATML_TEMPLATE}
+        encode = lambda text, special=True: tok.encode(text)
+        template, bos, eos = CHATML_TEMPLATE, '', '<|im_end|>'
+    with open(os.path.join(d, 'tokenizer.json'), 'w', encoding='utf-8') as f:
+        json.dump(tok.tokenizer_json(), f, ensure_ascii=False)
+    with open(os.path.join(d, 'tokenizer_config.json'), 'w', encoding='utf-8') as f:
+        json.dump(config, f, ensure_ascii=False, indent=2)
+    texts = [{'text': t, 'ids': encode(t), 'decoded': tok.decode(encode(t))} for t in TEXTS + SPECIAL_TEXTS[name]]
+    chats = []
+    for chat in CHATS:
+        try:
+            text = render(template, chat, bos, eos)
+            chats.append({**chat, 'text': text, 'ids': encode(text, False)})
+        except jinja2.exceptions.TemplateError as e:
+            chats.append({**chat, 'error': str(e)})
+    return texts, chats
 
 
 def main():
@@ -182,10 +251,12 @@ def main():
         with open(os.path.join(d, 'config.json'), 'w') as f:
             json.dump(cfg, f, indent=2)
         save_safetensors(os.path.join(d, 'model.safetensors'), W)
+        texts, chats = tokenizer_files(name, d)
         parity = {'seed': seed, 'prompts': [{'ids': p, 'firstLogits': [round(float(v), 6) for v in forward(cfg, W, p)[-1]], 'greedy': g, 'minMargin': round(min(m), 5)}
-                                            for p, (g, m) in zip(PROMPTS, runs)]}
-        with open(os.path.join(d, 'parity.json'), 'w') as f:
-            json.dump(parity, f)
+                                            for p, (g, m) in zip(PROMPTS, runs)],
+                  'tokenizer': texts, 'chat': chats}
+        with open(os.path.join(d, 'parity.json'), 'w', encoding='utf-8') as f:
+            json.dump(parity, f, ensure_ascii=False)
         print(f'{name}: seed {seed}, {sum(t.numel() for t in W.values())} parameters, smallest greedy margin {min(min(m) for _, m in runs):.4f}')
 
 

@@ -1,7 +1,9 @@
 import { onAbort } from '../shared/abort.js';
 import { WebInferError } from '../shared/errors/base.js';
 import { InvalidInputError } from '../shared/errors/invalid-input.js';
-import type { GenerateChunk, GenerateResult } from '../shared/types.js';
+import { checkMessages } from '../shared/chat.js';
+import type { ChatMessage, GenerateChunk, GenerateResult } from '../shared/types.js';
+import type { Ops } from '../shared/wire.js';
 import { callOp, newCallId } from '../worker-host.js';
 import { ModelHandle } from './handle.js';
 import { checkGenerateOptions, type GenerateOptions } from './generate-options.js';
@@ -16,7 +18,11 @@ export interface GenerationStream extends AsyncIterable<GenerateChunk> {
 }
 
 /**
- * A loaded GPT-2-family text generator. Get one from `client.load()`.
+ * A loaded text generator (GPT-2, Llama, Qwen2, Mistral families). Get one from `client.load()`.
+ *
+ * A prompt is a string, or — for chat models (`info.chatTemplate`) — a conversation, rendered with
+ * the model's own chat template. `tokenize()`, `detokenize()` and `countTokens()` use the model's
+ * tokenizer (in the worker, like everything else).
  *
  * Generations on one model run one at a time, first come first served, each with its
  * own KV cache. Tokens stream from the worker in batches (the first at once, then
@@ -28,6 +34,7 @@ export interface GenerationStream extends AsyncIterable<GenerateChunk> {
  *   output.textContent += chunk.text; // ' a time, there was …'
  * }
  * const { text, finishReason } = await lm.generateText('Q: Why?\nA:', { temperature: 0, stop: ['\n'] }); // finishReason: 'stop'
+ * const reply = await lm.generateText([{ role: 'user', content: 'Hello!' }], { maxTokens: 64 }); // a chat model
  */
 export class TextGenerator extends ModelHandle<'text-generation'> {
   readonly task = 'text-generation' as const;
@@ -39,7 +46,7 @@ export class TextGenerator extends ModelHandle<'text-generation'> {
    * const stop = new AbortController();
    * for await (const { text } of lm.generate('Once upon', { maxTokens: 200, signal: stop.signal })) console.log(text);
    */
-  generate(prompt: string, options: GenerateOptions = {}): GenerationStream {
+  generate(prompt: string | readonly ChatMessage[], options: GenerateOptions = {}): GenerationStream {
     const queue: GenerateChunk[] = [];
     let wake: (() => void) | undefined;
     let done = false;
@@ -80,13 +87,14 @@ export class TextGenerator extends ModelHandle<'text-generation'> {
    * await lm.generateText('Love is', { temperature: 0, maxTokens: 8 });
    * // { text: ' a …', tokens: [257, …], finishReason: 'length', promptTokens: 2, … }
    */
-  generateText(prompt: string, options: GenerateOptions = {}): Promise<GenerateResult> {
+  generateText(prompt: string | readonly ChatMessage[], options: GenerateOptions = {}): Promise<GenerateResult> {
     return this.#start(prompt, options, undefined, () => undefined);
   }
 
-  async #start(prompt: string, options: GenerateOptions, local: AbortSignal | undefined, onChunks: (c: GenerateChunk[]) => void): Promise<GenerateResult> {
+  async #start(prompt: string | readonly ChatMessage[], options: GenerateOptions, local: AbortSignal | undefined, onChunks: (c: GenerateChunk[]) => void): Promise<GenerateResult> {
     this.assertLive();
-    if (typeof prompt !== 'string') throw new InvalidInputError(`prompt must be a string, got ${typeof prompt}`, { reason: 'bad-prompt', field: 'prompt' });
+    if (Array.isArray(prompt)) prompt = checkMessages(prompt).map((m) => ({ role: m.role, content: m.content }));
+    else if (typeof prompt !== 'string') throw new InvalidInputError(`prompt must be a string or an array of chat messages, got ${typeof prompt}`, { reason: 'bad-prompt', field: 'prompt' });
     const wire = checkGenerateOptions(options);
     const callId = newCallId();
     const signals = [options.signal, local].filter((s): s is AbortSignal => s !== undefined);
@@ -107,6 +115,74 @@ export class TextGenerator extends ModelHandle<'text-generation'> {
     } finally {
       stops.forEach((stop) => stop());
     }
+  }
+
+  /**
+   * Text → the model's token ids. With `addSpecialTokens` (default true) the tokenizer adds what it
+   * adds to a prompt (e.g. Llama's `<s>`); special tokens written in the text are recognised.
+   *
+   * @example
+   * await lm.tokenize('Hello world'); // [15496, 995] (GPT-2)
+   */
+  tokenize(text: string, options: { readonly addSpecialTokens?: boolean } = {}): Promise<number[]> {
+    this.assertLive();
+    if (typeof text !== 'string') return Promise.reject(new InvalidInputError(`text must be a string, got ${typeof text}`, { reason: 'bad-text', field: 'text' }));
+    if (options.addSpecialTokens !== undefined && typeof options.addSpecialTokens !== 'boolean') {
+      return Promise.reject(new InvalidInputError('addSpecialTokens must be a boolean', { reason: 'bad-option', field: 'addSpecialTokens' }));
+    }
+    return this.#one('text-generation.tokenize', { text, addSpecialTokens: options.addSpecialTokens !== false }, 'tokenize');
+  }
+
+  /**
+   * Token ids → text. Special tokens (`<s>`, `<|im_end|>`, …) are left out unless `keepSpecial`.
+   * An id outside the vocabulary is an InvalidInputError.
+   *
+   * @example
+   * await lm.detokenize([15496, 995]); // 'Hello world'
+   */
+  detokenize(ids: readonly number[], options: { readonly keepSpecial?: boolean } = {}): Promise<string> {
+    this.assertLive();
+    if (!Array.isArray(ids) || ids.some((id) => !Number.isInteger(id) || id < 0)) {
+      return Promise.reject(new InvalidInputError('ids must be an array of non-negative integers', { reason: 'bad-token', field: 'ids' }));
+    }
+    return this.#one('text-generation.detokenize', { ids: [...ids], keepSpecial: options.keepSpecial === true }, 'detokenize');
+  }
+
+  /**
+   * How many tokens a prompt takes (as `generate()` would count it: a conversation through the
+   * chat template, a string with the tokenizer's special tokens).
+   *
+   * @example
+   * const n = await lm.countTokens(prompt);
+   * if (n + 64 > lm.info.contextLength!) prompt = shorten(prompt);
+   */
+  async countTokens(prompt: string | readonly ChatMessage[]): Promise<number> {
+    if (Array.isArray(prompt)) return (await this.tokenize(await this.applyChatTemplate(prompt), { addSpecialTokens: false })).length;
+    return (await this.tokenize(prompt as string)).length;
+  }
+
+  /**
+   * The prompt text the model's chat template makes of a conversation (what `generate(messages)`
+   * runs). A model without a template fails with InvalidInputError `no-chat-template`; a
+   * conversation its template refuses (e.g. roles that do not alternate) with `chat-template`.
+   *
+   * @example
+   * await lm.applyChatTemplate([{ role: 'user', content: 'Hi' }]);
+   * // '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], options: { readonly addGenerationPrompt?: boolean } = {}): Promise<string> {
+    this.assertLive();
+    let list: ChatMessage[];
+    try {
+      list = checkMessages(messages).map((m) => ({ role: m.role, content: m.content }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#one('text-generation.chat-template', { messages: list, addGenerationPrompt: options.addGenerationPrompt !== false }, 'chat-template');
+  }
+
+  #one<K extends 'text-generation.tokenize' | 'text-generation.detokenize' | 'text-generation.chat-template'>(op: K, input: Ops[K]['input'], operation: string): Promise<Ops[K]['output']> {
+    return this.call(async (remote) => firstValue(await callOp(remote, { op, handle: this.handle, items: [{ callId: newCallId(), input }], more: false })), { operation, timeoutMs: 30_000 });
   }
 
   /** @internal Test hook (needs `debug: true`): first-step logits of token ids. */

@@ -33,7 +33,7 @@ export const TASKS = ['image-classification', 'text-generation'] as const;
 export type TaskName = (typeof TASKS)[number];
 
 /** The model formats registry protocol v1 knows. */
-export const FORMATS = ['tfjs-layers', 'tfjs-graph', 'gpt2-safetensors'] as const;
+export const FORMATS = ['tfjs-layers', 'tfjs-graph', 'gpt2-safetensors', 'llama-safetensors'] as const;
 /** A model format. */
 export type Format = (typeof FORMATS)[number];
 

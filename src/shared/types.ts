@@ -86,6 +86,19 @@ export interface ModelInfo {
   readonly runtime?: string;
   /** Bytes the model's weights take in memory as held (quantized weights counted quantized), where known. */
   readonly weightBytes?: number;
+  /** Text models: most tokens of prompt plus output. */
+  readonly contextLength?: number;
+  /** Text models: true when the model has a chat template (`generate(messages)` works). */
+  readonly chatTemplate?: boolean;
+}
+
+/**
+ * One message of a conversation, for chat models (`generate(messages)`). Roles are the model's:
+ * usually `system`, `user` and `assistant`.
+ */
+export interface ChatMessage {
+  readonly role: 'system' | 'user' | 'assistant' | (string & {});
+  readonly content: string;
 }
 
 /** One class and its probability. */

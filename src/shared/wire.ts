@@ -11,7 +11,7 @@
 import type { SerializedError } from './errors/serialize.js';
 import type { BackendPreference, DtypePreference, TaskName } from './lists.js';
 import type { Outcome } from './settle.js';
-import type { BackendInfo, BatchStats, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from './types.js';
+import type { BackendInfo, BatchStats, ChatMessage, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from './types.js';
 
 /** Pixels as they cross to the worker. Buffers and bitmaps are transferred, not copied. */
 export type WireImage =
@@ -38,6 +38,8 @@ export interface GenerateOptionsWire {
   readonly flushTokens: number;
   /** …or this many ms after the previous one (0 = only by count). The first token goes at once. */
   readonly flushMs: number;
+  /** Apply the tokenizer's post-processor (e.g. Llama's leading `<s>`); false for text rendered by a chat template, which has its own. Default true. */
+  readonly addSpecialTokens?: boolean;
 }
 
 /** Input of one `classify()` call. */
@@ -48,7 +50,8 @@ export interface ClassifyInput {
 
 /** Input of one `generate()` call. */
 export interface GenerateInput {
-  readonly prompt: string;
+  /** A prompt, or a conversation rendered with the model's chat template (its generation prompt added). */
+  readonly prompt: string | readonly ChatMessage[];
   readonly options: GenerateOptionsWire;
 }
 
@@ -63,6 +66,12 @@ export interface Ops {
   'image-classification.classify': { readonly task: 'image-classification'; readonly input: ClassifyInput; readonly output: Prediction[]; readonly chunk: never };
   /** One generation at a time per model (FIFO), streaming chunks. */
   'text-generation.generate': { readonly task: 'text-generation'; readonly input: GenerateInput; readonly output: GenerateResult; readonly chunk: GenerateChunk };
+  /** Text → token ids with the model's tokenizer (post-processor applied unless addSpecialTokens is false). */
+  'text-generation.tokenize': { readonly task: 'text-generation'; readonly input: { readonly text: string; readonly addSpecialTokens: boolean }; readonly output: number[]; readonly chunk: never };
+  /** Token ids → text (special tokens left out unless keepSpecial). */
+  'text-generation.detokenize': { readonly task: 'text-generation'; readonly input: { readonly ids: readonly number[]; readonly keepSpecial: boolean }; readonly output: string; readonly chunk: never };
+  /** A conversation → the prompt text the model's chat template makes of it. */
+  'text-generation.chat-template': { readonly task: 'text-generation'; readonly input: { readonly messages: readonly ChatMessage[]; readonly addGenerationPrompt: boolean }; readonly output: string; readonly chunk: never };
   /** Test hook (`debug` only): first-step logits of token ids (parity tests). */
   'text-generation.logits': { readonly task: 'text-generation'; readonly input: { readonly ids: readonly number[] }; readonly output: Float32Array; readonly chunk: never };
 }

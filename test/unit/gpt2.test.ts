@@ -1,6 +1,5 @@
 /**
- * The GPT-2 pieces that need no browser: tokenizer (against PyTorch's vectors from
- * models/tiny-gpt/parity.json), safetensors (F32/F16/BF16, chunks), sampling,
+ * The GPT-2 pieces that need no browser (the tokenizer has its own file, tokenizer.test.ts): safetensors (F32/F16/BF16, chunks), sampling,
  * streaming text (UTF-8 and stop sequences), options, and the decoder itself on
  * tfjs's CPU backend against PyTorch's first-step logits and greedy continuations.
  */
@@ -18,7 +17,6 @@ import { Gpt2Model, KvCache } from '../../workers/gpt2/model.js';
 import { floatToHalf, readSafetensors, writeSafetensors } from '../../workers/gpt2/safetensors.js';
 import { argmax, sampleToken, seededRandom } from '../../workers/gpt2/sampling.js';
 import { TextStream } from '../../workers/gpt2/text-stream.js';
-import { Gpt2Tokenizer } from '../../workers/gpt2/tokenizer.js';
 import { generate, loadTextGeneration, type GenerationEnv, type TextGenerationModel } from '../../workers/tasks/text-generation.js';
 import { FifoQueue } from '../../workers/queues/fifo-queue.js';
 import type { LoadedFiles } from '../../workers/loader.js';
@@ -35,7 +33,6 @@ interface Parity {
   tokenizer: Array<{ text: string; ids: number[]; decoded: string }>;
 }
 const parity = JSON.parse(readFileSync(path.join(dir, 'parity.json'), 'utf8')) as Parity;
-const tok = Gpt2Tokenizer.fromJson(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
 
 function loaded(files: Record<string, Uint8Array>): LoadedFiles {
   const manifest = {
@@ -51,33 +48,6 @@ function loaded(files: Record<string, Uint8Array>): LoadedFiles {
   const map = new Map(Object.entries(files));
   return { manifest, dtype: 'float32', files: map, bytes: 0, downloadedBytes: 0, offline: false, cached: false, warnings: [], release: (p) => void map.delete(p) };
 }
-
-describe('tokenizer', () => {
-  it('encodes like the PyTorch-side tokenizer and decodes back exactly', () => {
-    expect(parity.tokenizer.length).toBeGreaterThan(5);
-    for (const v of parity.tokenizer) {
-      expect(tok.encode(v.text), v.text).toEqual(v.ids);
-      expect(tok.decode(v.ids)).toBe(v.text);
-    }
-    for (const p of parity.prompts) expect(tok.encode(p.text)).toEqual(p.ids);
-  });
-  it('round-trips any UTF-8 text: emoji with modifiers, CJK, combining marks, control characters', () => {
-    const samples = ['👩‍👩‍👧‍👦 family', '中文，日本語、한국어', 'e\u0301 n\u0303', '\u0000\u0007\r\n\t', 'x'.repeat(3000), '  ', "don't'S'll", '¡¿«»', '𝔘𝔫𝔦𝔠𝔬𝔡𝔢'];
-    for (const s of samples) expect(tok.decode(tok.encode(s))).toBe(s);
-  });
-  it('turns a special token in the text into its id', () => {
-    const eot = tok.specialId('<|endoftext|>');
-    expect(eot).toBeTypeOf('number');
-    expect(tok.encode('a<|endoftext|>b')).toContain(eot);
-    expect(tok.decode(tok.encode('a<|endoftext|>b'))).toBe('a<|endoftext|>b');
-  });
-  it('rejects a tokenizer that is not byte-level BPE, and ids outside the vocabulary', () => {
-    expect(() => Gpt2Tokenizer.fromJson({ model: { type: 'WordPiece', vocab: {} } })).toThrow(ManifestError);
-    expect(() => Gpt2Tokenizer.fromJson({ model: { type: 'BPE', vocab: {}, merges: [] }, pre_tokenizer: { type: 'Whitespace' } })).toThrow(/ByteLevel/);
-    expect(() => Gpt2Tokenizer.fromJson('{')).toThrow(ManifestError);
-    expect(() => tok.decode([tok.size + 5])).toThrow(InvalidInputError);
-  });
-});
 
 describe('safetensors', () => {
   it('reads F32 and F16 tensors, whole or in chunks', () => {

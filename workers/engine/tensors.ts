@@ -172,3 +172,39 @@ export function indexSafetensors(input: Uint8Array | readonly Uint8Array[], wher
 }
 
 export { toFloat32 } from '../../src/shared/quant/safetensors.js';
+
+/**
+ * One source over several files (a sharded checkpoint: `model-00001-of-00002.safetensors`, …):
+ * tensors are found by name in whichever shard holds them; names come shard by shard, in file order.
+ *
+ * @example
+ * const src = mergeSources([indexSafetensors(shard1), indexSafetensors(shard2)]);
+ */
+export function mergeSources(sources: readonly TensorSource[]): TensorSource {
+  if (sources.length === 1) return sources[0] as TensorSource;
+  const owner = new Map<string, TensorSource>();
+  const names: string[] = [];
+  for (const s of sources) {
+    for (const n of s.names()) {
+      if (!owner.has(n)) names.push(n);
+      owner.set(n, s);
+    }
+  }
+  const of = (e: TensorEntry): TensorSource => {
+    const s = owner.get(e.name);
+    if (!s) throw new ManifestError(`tensor ${e.name} is in no shard`, { url: 'model.safetensors.index.json', issues: [e.name] });
+    return s;
+  };
+  const metadata = Object.assign({}, ...sources.map((s) => s.metadata)) as Record<string, string>;
+  return {
+    metadata,
+    names: () => [...names],
+    get: (name) => owner.get(name)?.get(name),
+    read: (e) => of(e).read(e),
+    readRange: (e, a, b) => {
+      const s = of(e);
+      return s.readRange ? s.readRange(e, a, b) : s.read(e).subarray(a, b);
+    },
+    done: (e) => of(e).done?.(e),
+  };
+}

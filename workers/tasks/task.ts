@@ -7,6 +7,7 @@ import { ModelDisposedError } from '../../src/shared/errors/model-disposed.js';
 import type { BackendName, Format, TaskName } from '../../src/shared/lists.js';
 import type { Outcome } from '../../src/shared/settle.js';
 import type { ChunkSink, OpName, Ops, OpsOf } from '../../src/shared/wire.js';
+import type { ModelInfo } from '../../src/shared/types.js';
 import type { Engine } from '../engine/engine.js';
 import type { LoadedFiles } from '../loader.js';
 
@@ -90,8 +91,8 @@ export interface TaskRuntime<T extends TaskName, M> {
    * neither frees nor rebuilds it. Default: every model runs on tfjs's backend.
    */
   portable?(model: M): boolean;
-  /** What runs the model and the bytes its weights take as held (for `model.info`). */
-  describe?(model: M): { readonly runtime?: string; readonly weightBytes?: number };
+  /** What runs the model, the bytes its weights take as held, and task facts (for `model.info`). */
+  describe?(model: M): ModelFacts;
   /**
    * The operations of one loaded model (with its queues). `current()` is the model now: it is
    * rebuilt after a backend switch, and throws ModelDisposedError once the model is unloaded.
@@ -99,11 +100,14 @@ export interface TaskRuntime<T extends TaskName, M> {
   ops(current: () => M, files: LoadedFiles, env: TaskEnv): TaskOps<T>;
 }
 
+/** Facts about a loaded model for `model.info` beyond its manifest: the ModelInfo fields a task fills in. */
+export type ModelFacts = Partial<Pick<ModelInfo, 'runtime' | 'weightBytes' | 'contextLength' | 'chatTemplate'>>;
+
 /** A loaded model, whatever its task: its operations, and the two steps of a backend switch. */
 export interface Mounted {
   readonly ops: OpTable;
   /** What runs the model now, and its weights' bytes as held. */
-  describe(): { readonly runtime?: string; readonly weightBytes?: number };
+  describe(): ModelFacts;
   /** Frees the model's tensors (before a backend switch, or for good with `dispose`). */
   release(): void;
   /** Builds the model again from its files, on the backend now in use. */

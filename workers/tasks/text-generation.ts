@@ -1,7 +1,8 @@
 /**
- * Task `text-generation` (format `gpt2-safetensors`): GPT-2-family models with a byte-level
- * BPE tokenizer, a KV-cached decoder, sampling, stop sequences, streaming in batches,
- * cancellation within one token and a FIFO queue per model.
+ * Task `text-generation` (formats `gpt2-safetensors` and `llama-safetensors`: GPT-2, Llama, Qwen2,
+ * Mistral): the model's own tokenizer (`tokenizer.json`) and chat template, a KV-cached decoder,
+ * sampling, stop sequences, streaming in batches, cancellation within one token and a FIFO queue
+ * per model.
  *
  * Context policy: a prompt of `n_positions` tokens or more is refused with
  * InvalidInputError (`reason: 'context-overflow'`); a generation that fills the
@@ -10,20 +11,13 @@
  */
 import { InvalidInputError } from '../../src/shared/errors/invalid-input.js';
 import type { Outcome } from '../../src/shared/settle.js';
-import type { BackendName, FinishReason, GenerateChunk, GenerateResult } from '../../src/shared/types.js';
+import type { BackendName, ChatMessage, FinishReason, GenerateChunk, GenerateResult } from '../../src/shared/types.js';
 import type { GenerateOptionsWire } from '../../src/shared/wire.js';
-import { ManifestError } from '../../src/shared/errors/manifest.js';
-import { eosIds, parseGpt2Config } from '../gpt2/config.js';
-import { readSafetensors } from '../gpt2/safetensors.js';
-import type { Decoder, DecoderSession } from '../decoders/decoder.js';
-import { engineGpt2 } from '../decoders/engine-gpt2.js';
-import { tfjsGpt2 } from '../decoders/tfjs-gpt2.js';
-import type { Engine } from '../engine/engine.js';
-import { indexSafetensors } from '../engine/tensors.js';
+import type { DecoderSession } from '../decoders/decoder.js';
 import { sampleToken, seededRandom } from '../gpt2/sampling.js';
 import { TextStream } from '../gpt2/text-stream.js';
-import { Gpt2Tokenizer } from '../gpt2/tokenizer.js';
-import type { LoadedFiles } from '../loader.js';
+import { renderChat } from '../text/chat.js';
+import { loadTextModel, type TextModel } from '../text/load.js';
 import { FifoQueue } from '../queues/fifo-queue.js';
 import { nextTask } from '../queues/next-task.js';
 import { defineTask, type OpCall, type TaskEnv } from './task.js';
@@ -34,7 +28,6 @@ export type GenerateSink = (chunks: GenerateChunk[]) => void;
 /** What a generation needs from the runtime: model work through the backend session, and its name. */
 export type GenerationEnv = Pick<TaskEnv, 'run' | 'backend'>;
 
-const CHUNK_RE = /^model\.safetensors\.part-\d+-of-\d+$/;
 
 /**
  * Lets the worker's event loop run (abort requests, heartbeats, other calls) between
@@ -44,47 +37,11 @@ const CHUNK_RE = /^model\.safetensors\.part-\d+-of-\d+$/;
  */
 const yieldToEventLoop = nextTask;
 
-/** A loaded text-generation model: its decoder (tfjs or the WASM engine), tokenizer and end tokens. */
-export interface TextGenerationModel {
-  readonly decoder: Decoder;
-  readonly tokenizer: Gpt2Tokenizer;
-  readonly eos: readonly number[];
-  dispose(): void;
-}
+/** A loaded text-generation model (see `../text/load.ts`). */
+export type TextGenerationModel = TextModel;
 
-/**
- * Builds the model from its verified files (`config.json`, `tokenizer.json`, `model.safetensors`
- * or its chunks in order): on webinfer's WebAssembly engine when `engine` is given (the WASM
- * backend), else with tfjs ops on the current tfjs backend (WebGPU, CPU).
- */
-export async function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): Promise<TextGenerationModel> {
-  const { manifest } = loaded;
-  const where = `${manifest.id}@${manifest.version}`;
-  const text = (name: string): string => {
-    const b = loaded.files.get(name);
-    if (!b) throw new ManifestError(`${where}: ${name} is missing from the manifest`, { url: where, issues: [`missing ${name}`] });
-    return new TextDecoder().decode(b);
-  };
-  const config = parseGpt2Config(text('config.json'), `${where}/config.json`);
-  // Task hops between the steps of a load: heartbeats get answered on a busy machine.
-  await nextTask();
-  const tokenizer = Gpt2Tokenizer.fromJson(text('tokenizer.json'), `${where}/tokenizer.json`);
-  await nextTask();
-  if (tokenizer.size > config.vocab_size) {
-    throw new ManifestError(`${where}: tokenizer has ${tokenizer.size} tokens but vocab_size is ${config.vocab_size}`, { url: where, issues: ['vocab size'] });
-  }
-  const variant = manifest.variants[loaded.dtype] ?? manifest.variants.float32;
-  const paths = loaded.files.has('model.safetensors') ? ['model.safetensors'] : variant.files.filter((f) => CHUNK_RE.test(f.path)).map((f) => f.path);
-  if (paths.length === 0) throw new ManifestError(`${where}: model.safetensors is missing`, { url: where, issues: ['missing model.safetensors'] });
-  const bytesOf = (): Uint8Array[] => paths.map((p) => loaded.files.get(p)).filter((b): b is Uint8Array => b !== undefined);
-  const file = `${where}/model.safetensors`;
-  // On the engine, each chunk's bytes are dropped as soon as its tensors are in the engine's
-  // memory: the weights are never held twice (peak ≈ weights + one chunk, not download + weights).
-  const decoder = engine
-    ? await engineGpt2(engine, config, indexSafetensors(bytesOf(), file, { release: (i) => loaded.release(paths[i] as string) }), file)
-    : tfjsGpt2(config, readSafetensors(bytesOf(), file), file);
-  return { decoder, tokenizer, eos: eosIds(config), dispose: () => decoder.dispose() };
-}
+/** Builds a text model from its verified files (GPT-2 or Llama family; engine on WASM, tfjs elsewhere). */
+export const loadTextGeneration = loadTextModel;
 
 /**
  * One generation. Tokenizes and checks the prompt at once (a bad prompt fails before it
@@ -102,7 +59,7 @@ export async function loadTextGeneration(loaded: LoadedFiles, engine?: Engine): 
  */
 export async function generate(
   current: () => TextGenerationModel,
-  prompt: string,
+  prompt: string | readonly ChatMessage[],
   o: GenerateOptionsWire,
   signal: AbortSignal,
   sink: GenerateSink,
@@ -112,14 +69,19 @@ export async function generate(
   const lm = current();
   const { decoder, tokenizer } = lm;
   const P = decoder.info.contextLength;
-  let ids = tokenizer.encode(prompt);
+  // A conversation becomes the prompt its chat template makes (with its own special tokens).
+  const chat = typeof prompt !== 'string';
+  const text = chat ? renderChat(tokenizer, prompt, { addGenerationPrompt: true }) : prompt;
+  // Bounded: a prompt that cannot leave room for one new token is refused, and one that surely
+  // cannot (by its length alone) is refused before it is tokenized.
+  let ids = tokenizer.encode(text, { limit: P - 1, addSpecialTokens: !chat && o.addSpecialTokens !== false, field: chat ? 'messages' : 'prompt' });
   if (ids.length === 0) {
     const start = decoder.info.bosTokenId ?? lm.eos[0];
     if (start === undefined || start === null) throw new InvalidInputError('the prompt is empty and the model has no bos_token_id to start from', { reason: 'empty-prompt', field: 'prompt' });
     ids = [start];
   }
   if (ids.length >= P) {
-    throw new InvalidInputError(`the prompt is ${ids.length} tokens; this model's context is ${P} (n_positions), leaving no room to generate`, { reason: 'context-overflow', field: 'prompt' });
+    throw new InvalidInputError(`the prompt is ${ids.length} tokens; this model's context is ${P}, leaving no room to generate`, { reason: 'context-overflow', field: 'prompt' });
   }
   const queuedAt = performance.now();
   const aborted = (): GenerateResult => ({ text: '', tokens: [], finishReason: 'abort', promptTokens: ids.length, messages: 0, ms: 0, queuedMs: performance.now() - queuedAt, backend: env.backend() });
@@ -224,6 +186,15 @@ export async function firstLogits(lm: TextGenerationModel, ids: readonly number[
   }
 }
 
+/** The outcome of a synchronous piece of work. */
+function settleNow<R>(fn: () => R): Outcome<R> {
+  try {
+    return { ok: true, value: fn() };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
 /** The operations of one loaded text generator: its generation queue, `generate`, and the `logits` test hook. */
 function generatorOps(current: () => TextGenerationModel, env: TaskEnv) {
   const queue = new FifoQueue();
@@ -241,6 +212,12 @@ function generatorOps(current: () => TextGenerationModel, env: TaskEnv) {
           }
         }),
       ),
+    'text-generation.tokenize': async (calls: readonly OpCall<'text-generation.tokenize'>[]): Promise<Outcome<number[]>[]> =>
+      calls.map((c) => settleNow(() => current().tokenizer.encode(c.input.text, { addSpecialTokens: c.input.addSpecialTokens, field: 'text' }))),
+    'text-generation.detokenize': async (calls: readonly OpCall<'text-generation.detokenize'>[]): Promise<Outcome<string>[]> =>
+      calls.map((c) => settleNow(() => current().tokenizer.decode(c.input.ids, { keepSpecial: c.input.keepSpecial }))),
+    'text-generation.chat-template': async (calls: readonly OpCall<'text-generation.chat-template'>[]): Promise<Outcome<string>[]> =>
+      calls.map((c) => settleNow(() => renderChat(current().tokenizer, c.input.messages, { addGenerationPrompt: c.input.addGenerationPrompt }))),
     'text-generation.logits': async (calls: readonly OpCall<'text-generation.logits'>[]): Promise<Outcome<Float32Array>[]> =>
       Promise.all(
         calls.map(async (c): Promise<Outcome<Float32Array>> => {
@@ -264,11 +241,16 @@ function generatorOps(current: () => TextGenerationModel, env: TaskEnv) {
  */
 export const textGeneration = defineTask<'text-generation', TextGenerationModel>({
   task: 'text-generation',
-  formats: ['gpt2-safetensors'],
+  formats: ['gpt2-safetensors', 'llama-safetensors'],
   // On WASM the model runs on webinfer's engine (it survives a tfjs backend switch); elsewhere on tfjs ops.
   load: async (files, env) => loadTextGeneration(files, env.backend() === 'wasm' && env.engine ? await env.engine() : undefined),
   portable: (model) => model.decoder.info.runtime.startsWith('engine'),
-  describe: (model) => ({ runtime: model.decoder.info.runtime, weightBytes: model.decoder.info.weightBytes }),
+  describe: (model) => ({
+    runtime: model.decoder.info.runtime,
+    weightBytes: model.decoder.info.weightBytes,
+    contextLength: model.decoder.info.contextLength,
+    chatTemplate: model.tokenizer.chatTemplate !== undefined,
+  }),
   // Tensor set-up happens on the first step; a generation's prefill is its own warm-up.
   warmUp: async () => undefined,
   dispose: (model) => model.dispose(),

@@ -13,7 +13,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { createClient, type TextGenerator } from '../../../src/index.js';
-import { Gpt2Tokenizer } from '../../../workers/gpt2/tokenizer.js';
+import { TextTokenizer } from '../../../workers/text/tokenizer.js';
 import { ortSession } from '../runners/ort.js';
 import { ratio, summarize } from '../stats.js';
 import type { BenchParams, Row, Workload } from '../types.js';
@@ -83,7 +83,7 @@ async function ortRun(ort: typeof Ort, session: Ort.InferenceSession, ids: numbe
 export const generation: Workload = async (p: BenchParams) => {
   const client = createClient({ registry: p.registry, wasmThreads: p.threads });
   const lm = await client.load('tiny-gpt', { task: 'text-generation' });
-  const tokenizer = Gpt2Tokenizer.fromJson(await (await fetch(`${p.files}/models/tiny-gpt/tokenizer.json`)).json());
+  const tokenizer = TextTokenizer.fromFiles(await (await fetch(`${p.files}/models/tiny-gpt/tokenizer.json`)).text());
   const { ort, session } = await ortSession(p.ort, p.threads, `${p.files}/models/tiny-gpt/model.onnx`);
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -139,7 +139,7 @@ export const generation: Workload = async (p: BenchParams) => {
     // Prefill: a 128-token prompt, one new token.
     const words = 'the quick brown fox jumps over the lazy dog and then '.repeat(40);
     let longIds = tokenizer.encode(words).slice(0, LONG_PROMPT_TOKENS);
-    const longPrompt = tokenizer.decode(longIds);
+    const longPrompt = tokenizer.decode(longIds, { keepSpecial: true });
     longIds = tokenizer.encode(longPrompt);
     const pw: number[] = [];
     const po: number[] = [];

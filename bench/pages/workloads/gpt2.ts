@@ -17,7 +17,7 @@
  */
 import type * as Ort from 'onnxruntime-web';
 import { createClient, type Dtype, type TextGenerator } from '../../../src/index.js';
-import { Gpt2Tokenizer } from '../../../workers/gpt2/tokenizer.js';
+import { TextTokenizer } from '../../../workers/text/tokenizer.js';
 import { ortSession } from '../runners/ort.js';
 import { ratio, summarize } from '../stats.js';
 import type { BenchParams, Row, Workload } from '../types.js';
@@ -91,16 +91,16 @@ async function ortRun(ort: typeof Ort, session: Ort.InferenceSession, meta: Meta
 }
 
 /** A prompt of exactly `n` tokens (text that re-encodes to itself). */
-function promptOf(tokenizer: Gpt2Tokenizer, n: number): { text: string; ids: number[] } {
+function promptOf(tokenizer: TextTokenizer, n: number): { text: string; ids: number[] } {
   const words = 'the quick brown fox jumps over the lazy dog and then it runs far away into the woods where nobody can see it '.repeat(Math.ceil(n / 8) + 8);
   let ids = tokenizer.encode(words).slice(0, n);
   for (let i = 0; i < 4; i++) {
-    const text = tokenizer.decode(ids);
+    const text = tokenizer.decode(ids, { keepSpecial: true });
     const again = tokenizer.encode(text);
     if (again.length === n) return { text, ids: again };
     ids = again.slice(0, n);
   }
-  const text = tokenizer.decode(ids);
+  const text = tokenizer.decode(ids, { keepSpecial: true });
   return { text, ids: tokenizer.encode(text) };
 }
 
@@ -113,7 +113,7 @@ async function bandwidth(threads: number, smoke: boolean): Promise<{ gbps: numbe
   }
 }
 
-async function speed(p: BenchParams, id: string, meta: Meta, tokenizer: Gpt2Tokenizer): Promise<{ rows: Row[]; notes: string[] }> {
+async function speed(p: BenchParams, id: string, meta: Meta, tokenizer: TextTokenizer): Promise<{ rows: Row[]; notes: string[] }> {
   const rows: Row[] = [];
   const notes: string[] = [];
   const client = createClient({ registry: p.registry, wasmThreads: p.threads, backend: 'wasm' });
@@ -204,7 +204,7 @@ async function speed(p: BenchParams, id: string, meta: Meta, tokenizer: Gpt2Toke
   return { rows, notes };
 }
 
-async function memoryPhase(p: BenchParams, id: string, meta: Meta, tokenizer: Gpt2Tokenizer, runtime: string): Promise<Row[]> {
+async function memoryPhase(p: BenchParams, id: string, meta: Meta, tokenizer: TextTokenizer, runtime: string): Promise<Row[]> {
   const rows: Row[] = [];
   if (runtime === 'baseline') {
     // What the page costs before any model: webinfer's worker with its backend started (and ORT's script loaded).
@@ -249,7 +249,7 @@ export const gpt2: Workload = async (p) => {
   const id = String(p.extra?.['model'] ?? 'gpt2-124m');
   const phase = String(p.extra?.['phase'] ?? 'speed');
   const meta = (await (await fetch(`${p.files}/fixtures/${id}/meta.json`)).json()) as Meta;
-  const tokenizer = Gpt2Tokenizer.fromJson(await (await fetch(`${p.files}/fixtures/${id}/hf/tokenizer.json`)).json());
+  const tokenizer = TextTokenizer.fromFiles(await (await fetch(`${p.files}/fixtures/${id}/hf/tokenizer.json`)).text());
   if (phase === 'speed') {
     const { rows, notes } = await speed(p, id, meta, tokenizer);
     return { title: `A real-size language model: ${id} (${(meta.parameters / 1e6).toFixed(1)} M parameters), webinfer vs ONNX Runtime Web`, rows, notes, facts: { ...meta } };
