@@ -13,7 +13,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { quantizeGpt2Safetensors } from '../registry/src/quantize-text.js';
+import { quantizeTextSafetensors } from '../registry/src/quantize-text.js';
 import { Engine } from '../workers/engine/engine.js';
 import { Gpt2Engine } from '../workers/engine/gpt2.js';
 import { indexSafetensors } from '../workers/engine/tensors.js';
@@ -93,7 +93,7 @@ const engine = await Engine.start({ sources: engineSources(), threads: Number(ar
 const results: Record<string, { loss: number; perplexity: number; tokens: number; weightBytes: number; vsFloat32?: number }> = {};
 for (const variant of ['float32', 'float16', 'int8', 'int4'] as const) {
   const t0 = performance.now();
-  const weights = variant === 'float32' ? f32 : quantizeGpt2Safetensors(f32, variant);
+  const weights = variant === 'float32' ? f32 : quantizeTextSafetensors(f32, variant);
   const r = await perplexity(engine, weights);
   results[variant] = r;
   console.log(`${variant}: held-out loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(2)} over ${r.tokens} tokens, weights ${(r.weightBytes / 2 ** 20).toFixed(1)} MiB (${((performance.now() - t0) / 1000).toFixed(0)} s)`);

@@ -10,7 +10,10 @@
  *   (a fixture for TaskMismatchError);
  * - `tiny-gpt` 1.0.0 (alias `stable`): the GPT-2 trained here (`models/tiny-gpt`, format
  *   gpt2-safetensors); `tiny-gpt-chunked` 1.0.0: the same files with `model.safetensors`
- *   split into 1 MB chunks (a fixture for chunked downloads).
+ *   split into 1 MB chunks (a fixture for chunked downloads);
+ * - `llama-tiny` 1.0.0 (alias `stable`, with float16, int8 and int4 variants) and `qwen2-tiny` 1.0.0
+ *   (alias `stable`): the seeded Llama- and Qwen2-shaped parity checkpoints of `models/llama-tiny/make.py`
+ *   (format llama-safetensors, each with its tokenizer and chat template).
  *
  * Idempotent: versions already in the registry are skipped.
  *
@@ -28,6 +31,8 @@ const tinyDir = path.join(repo, 'models', 'tiny-cnn');
 const emotionDir = path.join(repo, 'models', 'emotion');
 const fashionDir = path.join(repo, 'models', 'fashion-mnist-cnn');
 const gptDir = path.join(repo, 'models', 'tiny-gpt');
+const llamaDir = path.join(repo, 'models', 'llama-tiny');
+const qwenDir = path.join(repo, 'models', 'qwen2-tiny');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -84,6 +89,8 @@ async function main(): Promise<void> {
       chunkBytes: 1024 * 1024,
       now: at('2025-01-01T00:00:00.000Z'),
     },
+    { modelDir: llamaDir, id: 'llama-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(llamaDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-04-01T00:00:00.000Z') },
+    { modelDir: qwenDir, id: 'qwen2-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(qwenDir), now: at('2025-04-01T00:00:00.000Z') },
   ];
 
   const store = new RegistryStore(root);

@@ -208,7 +208,10 @@ def render(template, chat, bos, eos):
     return env.from_string(template).render(bos_token=bos, eos_token=eos, **chat)
 
 
-def tokenizer_files(name, d):
+GREEDY_TEXTS = ['Once upon a time', 'The meaning of life is', 'Q: What is a fortune?\nA:']
+
+
+def tokenizer_files(name, d, cfg, W):
     corpus = open('/usr/share/games/fortunes/fortunes', encoding='utf-8').read()
     if name == 'llama-tiny':
         tok = SentencePieceBpe(corpus, 512)
@@ -227,14 +230,24 @@ def tokenizer_files(name, d):
     with open(os.path.join(d, 'tokenizer_config.json'), 'w', encoding='utf-8') as f:
         json.dump(config, f, ensure_ascii=False, indent=2)
     texts = [{'text': t, 'ids': encode(t), 'decoded': tok.decode(encode(t))} for t in TEXTS + SPECIAL_TEXTS[name]]
+    # Whole generations from text: the prompt's ids, then 32 greedy tokens (with their margins).
+    generations = []
+    for t in GREEDY_TEXTS:
+        g, m = greedy(cfg, W, encode(t), 32)
+        generations.append({'text': t, 'ids': encode(t), 'greedy': g, 'minMargin': round(min(m), 5)})
     chats = []
     for chat in CHATS:
         try:
             text = render(template, chat, bos, eos)
-            chats.append({**chat, 'text': text, 'ids': encode(text, False)})
+            ids = encode(text, False)
+            entry = {**chat, 'text': text, 'ids': ids}
+            if chat['add_generation_prompt']:
+                g, m = greedy(cfg, W, ids, 16)
+                entry.update(greedy=g, minMargin=round(min(m), 5))
+            chats.append(entry)
         except jinja2.exceptions.TemplateError as e:
             chats.append({**chat, 'error': str(e)})
-    return texts, chats
+    return texts, generations, chats
 
 
 def main():
@@ -251,10 +264,10 @@ def main():
         with open(os.path.join(d, 'config.json'), 'w') as f:
             json.dump(cfg, f, indent=2)
         save_safetensors(os.path.join(d, 'model.safetensors'), W)
-        texts, chats = tokenizer_files(name, d)
+        texts, generations, chats = tokenizer_files(name, d, cfg, W)
         parity = {'seed': seed, 'prompts': [{'ids': p, 'firstLogits': [round(float(v), 6) for v in forward(cfg, W, p)[-1]], 'greedy': g, 'minMargin': round(min(m), 5)}
                                             for p, (g, m) in zip(PROMPTS, runs)],
-                  'tokenizer': texts, 'chat': chats}
+                  'tokenizer': texts, 'generations': generations, 'chat': chats}
         with open(os.path.join(d, 'parity.json'), 'w', encoding='utf-8') as f:
             json.dump(parity, f, ensure_ascii=False)
         print(f'{name}: seed {seed}, {sum(t.numel() for t in W.values())} parameters, smallest greedy margin {min(min(m) for _, m in runs):.4f}')

@@ -23,10 +23,10 @@ import {
   type Format,
   type VersionEntry,
 } from 'webinfer/protocol';
-import { compareSemver, paths } from 'webinfer/protocol';
+import { compareSemver, parseSafetensors, paths } from 'webinfer/protocol';
 import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, toJsonText, type LockOptions } from './store.js';
 import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
-import { quantizeGpt2Safetensors, TEXT_QUANTIZED_DTYPES, type TextQuantizedDtype } from './quantize-text.js';
+import { groupFor, quantizedWidths, quantizeTextSafetensors, TEXT_QUANTIZED_DTYPES, type TextQuantizedDtype } from './quantize-text.js';
 import { sha256Hex } from './store.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
@@ -133,24 +133,79 @@ export interface ModelFiles {
 /** Largest chunk of a safetensors file in the registry (resumable, cached per chunk). */
 export const MAX_CHUNK_BYTES = 32 * 1024 * 1024;
 
-/** The files of a Hugging Face GPT-2 directory, as `gpt2-safetensors`. */
-export const GPT2_FILES = ['config.json', 'tokenizer.json', 'model.safetensors'] as const;
+/** The Hugging Face `model_type`s webinfer runs, and the format each is published as. */
+export const TEXT_MODEL_TYPES: Readonly<Record<string, Format>> = { gpt2: 'gpt2-safetensors', llama: 'llama-safetensors', qwen2: 'llama-safetensors', mistral: 'llama-safetensors' };
+
+/** Files a text model directory may carry besides its weights: config.json and tokenizer.json are required. */
+export const TEXT_MODEL_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json'] as const;
+
+async function isFile(p: string): Promise<boolean> {
+  return fs.stat(p).then((s) => s.isFile(), () => false);
+}
+
+async function readJson(abs: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(abs, 'utf8'));
+  } catch (e) {
+    throw new RegistryStoreError(`${abs} is not valid JSON: ${(e as Error).message}`, 'INVALID', { cause: e });
+  }
+}
 
 /**
- * Reads a Hugging Face-style GPT-2 directory (`config.json`, `tokenizer.json`,
- * `model.safetensors`). `model.safetensors` larger than `chunkBytes` is listed as
- * chunks `model.safetensors.part-00000-of-00003`, … in order; the worker joins them.
+ * The format of a Hugging Face text model directory from its `config.json`: `model_type` gpt2 →
+ * `gpt2-safetensors`; llama, qwen2, mistral → `llama-safetensors` (a GPT-2 config without
+ * model_type, with n_embd, counts as gpt2). Anything else is refused, naming what is supported.
  */
-export async function readGpt2Dir(modelDir: string, chunkBytes = MAX_CHUNK_BYTES): Promise<ModelFiles> {
+export function textFormatOf(config: unknown, where: string): Format {
+  const c = (typeof config === 'object' && config !== null ? config : {}) as { model_type?: unknown; n_embd?: unknown };
+  const type = typeof c.model_type === 'string' ? c.model_type : c.n_embd !== undefined ? 'gpt2' : undefined;
+  const format = type !== undefined ? TEXT_MODEL_TYPES[type] : undefined;
+  if (format === undefined) {
+    throw new RegistryStoreError(`${where}: model_type ${type === undefined ? 'is missing' : `"${type}" is not supported`} (webinfer runs ${Object.keys(TEXT_MODEL_TYPES).join(', ')})`, 'INVALID');
+  }
+  return format;
+}
+
+/**
+ * Reads a Hugging Face text model directory: `config.json`, `tokenizer.json`, optional
+ * `tokenizer_config.json` (chat template, bos/eos) and `generation_config.json`, and the weights —
+ * `model.safetensors`, or the shards `model.safetensors.index.json` lists. A weight file larger
+ * than `chunkBytes` is listed as chunks `<file>.part-00000-of-00003`, … in order; the worker joins them.
+ * Other files (README, PyTorch `.bin` weights, `.gguf`, …) are not published.
+ */
+export async function readTextModelDir(modelDir: string, chunkBytes = MAX_CHUNK_BYTES): Promise<ModelFiles> {
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) {
     throw new RegistryStoreError(`chunkBytes must be an integer in 1…${MAX_CHUNK_BYTES}`, 'INVALID');
   }
+  for (const name of ['config.json', 'tokenizer.json']) {
+    if (!(await isFile(path.join(modelDir, name)))) {
+      throw new RegistryStoreError(`${path.join(modelDir, name)} is missing (a text model needs config.json, tokenizer.json and model.safetensors or model.safetensors.index.json)`, 'NOT_FOUND');
+    }
+  }
+  const format = textFormatOf(await readJson(path.join(modelDir, 'config.json')), path.join(modelDir, 'config.json'));
   const files: ModelFiles['files'] = [];
-  for (const name of GPT2_FILES) {
+  for (const name of TEXT_MODEL_FILES) {
+    const abs = path.join(modelDir, name);
+    if (!(await isFile(abs))) continue;
+    await readJson(abs);
+    files.push({ path: name, abs });
+  }
+  let shards = ['model.safetensors'];
+  const indexAbs = path.join(modelDir, 'model.safetensors.index.json');
+  if (await isFile(indexAbs)) {
+    const map = ((await readJson(indexAbs)) as { weight_map?: unknown } | null)?.weight_map;
+    if (typeof map !== 'object' || map === null) throw new RegistryStoreError(`${indexAbs} has no weight_map`, 'INVALID');
+    shards = [...new Set(Object.values(map).map(String))];
+    if (shards.some((f) => f.includes('/') || f.includes('\\') || !f.endsWith('.safetensors'))) {
+      throw new RegistryStoreError(`${indexAbs}: shards must be .safetensors files beside it`, 'INVALID');
+    }
+    files.push({ path: 'model.safetensors.index.json', abs: indexAbs });
+  }
+  for (const name of shards) {
     const abs = path.join(modelDir, name);
     const st = await fs.stat(abs).catch(() => undefined);
-    if (!st?.isFile()) throw new RegistryStoreError(`${abs} is missing (a gpt2-safetensors model needs ${GPT2_FILES.join(', ')})`, 'NOT_FOUND');
-    if (name !== 'model.safetensors' || st.size <= chunkBytes) {
+    if (!st?.isFile()) throw new RegistryStoreError(`${abs} is missing (${shards.length > 1 ? 'a shard listed by model.safetensors.index.json' : 'the weights'})`, 'NOT_FOUND');
+    if (st.size <= chunkBytes) {
       files.push({ path: name, abs });
       continue;
     }
@@ -161,20 +216,13 @@ export async function readGpt2Dir(modelDir: string, chunkBytes = MAX_CHUNK_BYTES
       files.push({ path: `${name}.part-${tag}`, abs, start: i * chunkBytes, end: Math.min(st.size, (i + 1) * chunkBytes) });
     }
   }
-  for (const name of ['config.json', 'tokenizer.json']) {
-    try {
-      JSON.parse(await fs.readFile(path.join(modelDir, name), 'utf8'));
-    } catch (e) {
-      throw new RegistryStoreError(`${path.join(modelDir, name)} is not valid JSON: ${(e as Error).message}`, 'INVALID', { cause: e });
-    }
-  }
-  return { format: 'gpt2-safetensors', entry: 'config.json', files };
+  return { format, entry: 'config.json', files };
 }
 
-/** True when `modelDir` looks like a Hugging Face GPT-2 directory. */
-export async function isGpt2Dir(modelDir: string): Promise<boolean> {
-  const found = await Promise.all(GPT2_FILES.map((n) => fs.stat(path.join(modelDir, n)).then((s) => s.isFile(), () => false)));
-  return found.every(Boolean);
+/** True when `modelDir` looks like a Hugging Face text model directory (config.json, tokenizer.json and safetensors weights). */
+export async function isTextModelDir(modelDir: string): Promise<boolean> {
+  const has = (n: string): Promise<boolean> => isFile(path.join(modelDir, n));
+  return (await has('config.json')) && (await has('tokenizer.json')) && ((await has('model.safetensors')) || (await has('model.safetensors.index.json')));
 }
 
 /** Reads the byte range of a chunk (or the whole file). */
@@ -336,7 +384,32 @@ export function quantizedDtypes(dtypes: readonly string[]): AnyQuantizedDtype[] 
   return out;
 }
 
-/** Builds the requested quantized variants of a text model (gpt2-safetensors): float16, int8, int4. */
+/** The weight files of a text model in order: each shard with its chunks (or itself). */
+function shardsOf(model: ModelFiles): Array<{ name: string; parts: ModelFiles['files'] }> {
+  const out: Array<{ name: string; parts: ModelFiles['files'] }> = [];
+  for (const f of model.files) {
+    const name = f.path.replace(/\.part-\d+-of-\d+$/, '');
+    if (!name.endsWith('.safetensors')) continue;
+    const last = out.at(-1);
+    if (last?.name === name) last.parts.push(f);
+    else out.push({ name, parts: [f] });
+  }
+  return out;
+}
+
+/** Splits a file into the registry's chunks (`<name>.part-00000-of-00003`, …) when it is larger than one. */
+function chunked(name: string, bytes: Uint8Array): Array<{ path: string; bytes: Uint8Array }> {
+  if (bytes.byteLength <= MAX_CHUNK_BYTES) return [{ path: name, bytes }];
+  const n = Math.ceil(bytes.byteLength / MAX_CHUNK_BYTES);
+  const width = Math.max(5, String(n).length);
+  return Array.from({ length: n }, (_, i) => ({ path: `${name}.part-${String(i).padStart(width, '0')}-of-${String(n).padStart(width, '0')}`, bytes: bytes.subarray(i * MAX_CHUNK_BYTES, (i + 1) * MAX_CHUNK_BYTES) }));
+}
+
+/**
+ * Builds the requested quantized variants of a text model (gpt2-safetensors, llama-safetensors):
+ * float16, int8, int4. Each shard is quantized on its own with one group size for all (the largest
+ * that divides every matrix's inputs); a sharded model's index is rewritten with the new tensor names.
+ */
 async function quantizeTextVariants(model: ModelFiles, dtypes: readonly string[]): Promise<QuantizedVariant[]> {
   const wanted: TextQuantizedDtype[] = [];
   for (const d of new Set(dtypes)) {
@@ -345,34 +418,32 @@ async function quantizeTextVariants(model: ModelFiles, dtypes: readonly string[]
     wanted.push(known);
   }
   if (wanted.length === 0) return [];
-  const weights = new Uint8Array(Buffer.concat(await Promise.all(model.files.filter((f) => f.path.startsWith('model.safetensors')).map(readRange))));
+  const shards = await Promise.all(shardsOf(model).map(async (s) => ({ name: s.name, bytes: new Uint8Array(Buffer.concat(await Promise.all(s.parts.map(readRange)))) })));
   const other = await Promise.all(
-    model.files.filter((f) => !f.path.startsWith('model.safetensors')).map(async (f) => ({ path: f.path, bytes: new Uint8Array(await readRange(f)) })),
+    model.files.filter((f) => !/\.safetensors(\.part-\d+-of-\d+)?$/.test(f.path) && f.path !== 'model.safetensors.index.json').map(async (f) => ({ path: f.path, bytes: new Uint8Array(await readRange(f)) })),
   );
+  const sharded = model.files.some((f) => f.path === 'model.safetensors.index.json');
   return wanted.map((dtype) => {
-    let bytes: Uint8Array;
+    const files: Array<{ path: string; bytes: Uint8Array }> = [...other];
+    const weightMap: Record<string, string> = {};
     try {
-      bytes = quantizeGpt2Safetensors(weights, dtype);
-    } catch (e) {
-      throw new RegistryStoreError(`cannot quantize model.safetensors to ${dtype}: ${(e as Error).message}`, 'INVALID', { cause: e });
-    }
-    // Chunked like the float32 file, so big variants stay resumable and cached per chunk.
-    const chunks: Array<{ path: string; bytes: Uint8Array }> = [];
-    if (bytes.byteLength <= MAX_CHUNK_BYTES) chunks.push({ path: 'model.safetensors', bytes });
-    else {
-      const n = Math.ceil(bytes.byteLength / MAX_CHUNK_BYTES);
-      const width = Math.max(5, String(n).length);
-      for (let i = 0; i < n; i++) {
-        chunks.push({ path: `model.safetensors.part-${String(i).padStart(width, '0')}-of-${String(n).padStart(width, '0')}`, bytes: bytes.subarray(i * MAX_CHUNK_BYTES, (i + 1) * MAX_CHUNK_BYTES) });
+      const group = dtype === 'float16' ? 0 : groupFor(dtype, shards.flatMap((s) => quantizedWidths(s.bytes)));
+      for (const s of shards) {
+        const bytes = quantizeTextSafetensors(s.bytes, dtype, group);
+        for (const name of parseSafetensors(bytes).tensors.keys()) weightMap[name] = s.name;
+        files.push(...chunked(s.name, bytes));
       }
+    } catch (e) {
+      throw new RegistryStoreError(`cannot quantize the weights to ${dtype}: ${(e as Error).message}`, 'INVALID', { cause: e });
     }
-    return { dtype, files: [...other, ...chunks].map((f) => ({ path: f.path, size: f.bytes.byteLength, sha256: sha256Hex(f.bytes), bytes: f.bytes })) };
+    if (sharded) files.push({ path: 'model.safetensors.index.json', bytes: new TextEncoder().encode(JSON.stringify({ metadata: { 'webinfer.quantization': dtype }, weight_map: weightMap }, null, 2)) });
+    return { dtype, files: files.map((f) => ({ path: f.path, size: f.bytes.byteLength, sha256: sha256Hex(f.bytes), bytes: f.bytes })) };
   });
 }
 
 /** Builds the requested quantized variants of a model directory's float32 weights. */
 async function quantizeVariants(model: ModelFiles, dtypes: readonly string[]): Promise<QuantizedVariant[]> {
-  if (model.format === 'gpt2-safetensors') return quantizeTextVariants(model, dtypes);
+  if (model.format === 'gpt2-safetensors' || model.format === 'llama-safetensors') return quantizeTextVariants(model, dtypes);
   const wanted: QuantizedDtype[] = [];
   for (const d of new Set(dtypes)) {
     const known = QUANTIZED_DTYPES.find((q) => q === d);
@@ -470,7 +541,7 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
   assertAliases(aliases);
   const now = (opts.now ?? new Date()).toISOString();
   const card = await loadCard(opts.card);
-  const model = opts.entry === undefined && (await isGpt2Dir(opts.modelDir)) ? await readGpt2Dir(opts.modelDir, opts.chunkBytes) : await readModelDir(opts.modelDir, opts.entry);
+  const model = opts.entry === undefined && (await isTextModelDir(opts.modelDir)) ? await readTextModelDir(opts.modelDir, opts.chunkBytes) : await readModelDir(opts.modelDir, opts.entry);
   if (card.format !== undefined && card.format !== model.format) {
     throw new RegistryStoreError(`card says format "${String(card.format)}" but ${model.entry} is ${model.format}`, 'INVALID');
   }
@@ -478,13 +549,18 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
   const files = await describeFiles(model.files);
   const quantized = await quantizeVariants(model, opts.quantize ?? []);
 
+  // A text model needs no card: its task follows from its format. Other formats say theirs.
+  const task = opts.task ?? card.task ?? (model.format === 'gpt2-safetensors' || model.format === 'llama-safetensors' ? 'text-generation' : undefined);
+  if (task === undefined) {
+    throw new RegistryStoreError(`${opts.modelDir}: which task is this ${model.format} model for? Give --task (e.g. image-classification) or a --card whose JSON has "task"`, 'INVALID');
+  }
   const { format: _cardFormat, ...cardRest } = card;
   const draft: Record<string, unknown> = {
     schema: 'webinfer.manifest/v1',
     id,
     version,
     ...cardRest,
-    ...(opts.task !== undefined ? { task: opts.task } : {}),
+    task,
     ...(opts.description !== undefined ? { description: opts.description } : {}),
     format: model.format,
     createdAt: now,

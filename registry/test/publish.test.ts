@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectFormat, publish, readModelDir } from '../src/publish.js';
 import { RegistryStore, RegistryStoreError } from '../src/store.js';
 import { parseRef, paths, resolveVersion } from 'webinfer/protocol';
-import { Catalog, check, Manifest, manifestProblems, ModelIndex } from 'webinfer/protocol';
+import { Catalog, check, Manifest, manifestProblems, ModelIndex, parseSafetensors, writeRawSafetensors } from 'webinfer/protocol';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TINY = path.join(repo, 'models', 'tiny-cnn');
@@ -215,7 +215,9 @@ describe('publish', () => {
       expect(err.code).toBe('INVALID');
     }
     const missingTask = await rejection(publish({ modelDir: TINY, root, id: 'other', version: '1.0.0', card: {} }));
-    expect(missingTask.message).toMatch(/^manifest for other@1\.0\.0 is invalid: task: /);
+    // A card without a task, on a format that does not imply one: the error names both ways to give it.
+    expect(missingTask.code).toBe('INVALID');
+    expect(missingTask.message).toMatch(/which task is this tfjs-layers model for\? Give --task .* or a --card whose JSON has "task"/);
     expect(await snapshot(root)).toEqual(before);
   });
 
@@ -455,5 +457,99 @@ describe('gpt2-safetensors', () => {
     await cp(path.join(GPT, 'config.json'), path.join(partial, 'config.json'));
     await cp(path.join(GPT, 'model.safetensors'), path.join(partial, 'model.safetensors'));
     await expect(publish({ modelDir: partial, root, id: 'x', version: '1.0.0', card: { task: 'text-generation' } })).rejects.toThrow(/model\.json/);
+  });
+});
+
+describe('llama-safetensors (Hugging Face Llama, Qwen2, Mistral directories)', () => {
+  const LLAMA = path.join(repo, 'models', 'llama-tiny');
+  const QWEN = path.join(repo, 'models', 'qwen2-tiny');
+
+  /** llama-tiny re-laid as two shards with an index, as big checkpoints come. */
+  async function shardedCopy(): Promise<string> {
+    const dir = await mkdtemp(path.join(tmp, 'llama-sharded-'));
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) await cp(path.join(LLAMA, f), path.join(dir, f));
+    const { tensors } = parseSafetensors(new Uint8Array(await readFile(path.join(LLAMA, 'model.safetensors'))));
+    const names = [...tensors.keys()];
+    const half = Math.ceil(names.length / 2);
+    const weightMap: Record<string, string> = {};
+    for (const [i, part] of [names.slice(0, half), names.slice(half)].entries()) {
+      const file = `model-0000${i + 1}-of-00002.safetensors`;
+      await writeFile(path.join(dir, file), writeRawSafetensors(part.map((n) => [n, tensors.get(n)!] as const), {}));
+      for (const n of part) weightMap[n] = file;
+    }
+    await writeFile(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+    return dir;
+  }
+
+  it('publishes a Llama and a Qwen2 directory without a card: format from model_type, task text-generation, tokenizer_config.json kept', async () => {
+    const root = freshRoot();
+    for (const [dir, id] of [[LLAMA, 'llama-tiny'], [QWEN, 'qwen2-tiny']] as const) {
+      const r = await publish({ modelDir: dir, root, id, version: '1.0.0', aliases: ['stable'] });
+      expect(r.manifest.format).toBe('llama-safetensors');
+      expect(r.manifest.task).toBe('text-generation');
+      expect(r.manifest.variants.float32.files.map((f) => f.path)).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']);
+      const blob = await readFile(path.join(root, paths.blob(r.manifest.variants.float32.files[2]!.sha256)), 'utf8');
+      expect(blob).toBe(await readFile(path.join(dir, 'tokenizer_config.json'), 'utf8'));
+    }
+  });
+
+  it('publishes a sharded checkpoint: the index, then each shard whole or in ordered chunks', async () => {
+    const dir = await shardedCopy();
+    const root = freshRoot();
+    const r = await publish({ modelDir: dir, root, id: 'llama-sharded', version: '1.0.0', chunkBytes: 200 * 1024 });
+    const list = r.manifest.variants.float32.files.map((f) => f.path);
+    expect(list.slice(0, 4)).toEqual(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors.index.json']);
+    const shard = (i: number): string[] => list.filter((p) => p.startsWith(`model-0000${i}-of-00002.safetensors`));
+    expect(shard(1).length + shard(2).length).toBe(list.length - 4);
+    for (const i of [1, 2]) {
+      const original = await readFile(path.join(dir, `model-0000${i}-of-00002.safetensors`));
+      const files = r.manifest.variants.float32.files.filter((f) => shard(i).includes(f.path));
+      const joined = Buffer.concat(await Promise.all(files.map((f) => readFile(path.join(root, paths.blob(f.sha256))))));
+      expect(joined.equals(original)).toBe(true);
+    }
+    // A shard the index names but the directory lacks is refused, naming it.
+    await rm(path.join(dir, 'model-00002-of-00002.safetensors'));
+    const e = await rejection(publish({ modelDir: dir, root, id: 'llama-sharded', version: '1.0.1' }));
+    expect(e.message).toMatch(/model-00002-of-00002\.safetensors is missing/);
+  });
+
+  it('quantizes Llama weights (nn.Linear [out, in]) to int8/int4 with a group that divides every width, and float16; a sharded index is rewritten', async () => {
+    const root = freshRoot();
+    const r = await publish({ modelDir: LLAMA, root, id: 'llama-q', version: '1.0.0', quantize: ['float16', 'int8', 'int4'] });
+    expect(Object.keys(r.manifest.variants).sort()).toEqual(['float16', 'float32', 'int4', 'int8']);
+    const weightsOf = async (dtype: string) => {
+      const f = r.manifest.variants[dtype as 'int8']!.files.find((x) => x.path === 'model.safetensors')!;
+      return parseSafetensors(new Uint8Array(await readFile(path.join(root, paths.blob(f.sha256)))));
+    };
+    const int8 = await weightsOf('int8');
+    // llama-tiny's MLP is 176 wide: 64 and 32 do not divide it, 16 does.
+    expect(int8.metadata).toMatchObject({ 'webinfer.quantization': 'int8', 'webinfer.group': '16' });
+    for (const m of ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj']) {
+      expect(int8.tensors.get(`model.layers.1.${m}.weight.wi_q8`)?.dtype).toBe('I8');
+      expect(int8.tensors.has(`model.layers.1.${m}.weight`)).toBe(false);
+    }
+    expect(int8.tensors.has('lm_head.weight.wi_q8')).toBe(true);
+    expect(int8.tensors.has('model.embed_tokens.weight.wi_q8')).toBe(true);
+    expect(int8.tensors.get('model.norm.weight')?.dtype).toBe('F32');
+    expect((await weightsOf('int4')).metadata['webinfer.group']).toBe('16');
+    expect((await weightsOf('float16')).tensors.get('model.norm.weight')?.dtype).toBe('F16');
+
+    const sharded = await publish({ modelDir: await shardedCopy(), root, id: 'llama-sharded-q', version: '1.0.0', quantize: ['int8'] });
+    const v = sharded.manifest.variants.int8!;
+    const index = JSON.parse(await readFile(path.join(root, paths.blob(v.files.find((f) => f.path === 'model.safetensors.index.json')!.sha256)), 'utf8')) as { weight_map: Record<string, string> };
+    expect(index.weight_map['model.layers.0.mlp.down_proj.weight.wi_q8']).toMatch(/^model-0000[12]-of-00002\.safetensors$/);
+    expect(index.weight_map['model.layers.0.mlp.down_proj.weight']).toBeUndefined();
+  });
+
+  it('refuses an unsupported model_type by name, and a tfjs model without a task names --task / --card', async () => {
+    const dir = await mkdtemp(path.join(tmp, 'bert-'));
+    for (const f of ['tokenizer.json', 'model.safetensors']) await cp(path.join(LLAMA, f), path.join(dir, f));
+    await writeFile(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'bert', hidden_size: 64 }));
+    const root = freshRoot();
+    const e = await rejection(publish({ modelDir: dir, root, id: 'bert', version: '1.0.0' }));
+    expect(e.message).toMatch(/model_type "bert" is not supported \(webinfer runs gpt2, llama, qwen2, mistral\)/);
+    const t = await rejection(publish({ modelDir: TINY, root, id: 'no-task', version: '1.0.0' }));
+    expect(t.message).toMatch(/--task.*--card/);
+    expect(await snapshot(root)).toEqual({});
   });
 });

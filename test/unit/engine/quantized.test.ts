@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quantizeGpt2Safetensors } from '../../../registry/src/quantize-text.js';
+import { quantizeTextSafetensors } from '../../../registry/src/quantize-text.js';
 import { dequantizeAt, parseSafetensors } from '../../../src/shared/registry/index.js';
 import { parseGpt2Config } from '../../../workers/gpt2/config.js';
 import { Engine } from '../../../workers/engine/engine.js';
@@ -45,7 +45,7 @@ describe('quantized GPT-2 on the engine', () => {
   });
 
   it('the quantizer writes panels that dequantize to the float weights within half a step of their group scale', async () => {
-    const q8 = parseSafetensors(quantizeGpt2Safetensors(f32, 'int8'));
+    const q8 = parseSafetensors(quantizeTextSafetensors(f32, 'int8'));
     expect(q8.metadata).toMatchObject({ 'webinfer.quantization': 'int8', 'webinfer.group': '64' });
     const w = parseSafetensors(f32).tensors.get('transformer.h.0.attn.c_attn.weight')!;
     const floats = new Float32Array(w.data.slice().buffer);
@@ -66,7 +66,7 @@ describe('quantized GPT-2 on the engine', () => {
   // +0.01 % (int8) and +0.22 % (int4) on tiny-gpt (scripts/eval-perplexity.ts).
   for (const [kind, bytesRatio, maxFirst] of [['int8', 0.3, 0.1], ['int4', 0.2, 0.6]] as const) {
     it(`${kind}: weights held quantized (≤ ${bytesRatio}× float32), the same top token, logits close`, async () => {
-      const lm = await Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, kind)));
+      const lm = await Gpt2Engine.load(engine, config, indexSafetensors(quantizeTextSafetensors(f32, kind)));
       try {
         expect(lm.kind).toBe(kind);
         // Matrices are quantized; norms, biases and position embeddings stay float32.
@@ -90,7 +90,7 @@ describe('quantized GPT-2 on the engine', () => {
   }
 
   it('int8: greedy continuations equal float32 for their first 8 tokens (later, near ties may go either way)', async () => {
-    const lm = await Gpt2Engine.load(engine, config, indexSafetensors(quantizeGpt2Safetensors(f32, 'int8')));
+    const lm = await Gpt2Engine.load(engine, config, indexSafetensors(quantizeTextSafetensors(f32, 'int8')));
     for (const p of parity.prompts) {
       const a = greedy(ref, p.ids, 32);
       const b = greedy(lm, p.ids, 32);
@@ -100,6 +100,6 @@ describe('quantized GPT-2 on the engine', () => {
   });
 
   it('refuses to quantize weights twice', async () => {
-    expect(() => quantizeGpt2Safetensors(quantizeGpt2Safetensors(f32, 'int8'), 'int4')).toThrow(/already int8/);
+    expect(() => quantizeTextSafetensors(quantizeTextSafetensors(f32, 'int8'), 'int4')).toThrow(/already int8/);
   });
 });
