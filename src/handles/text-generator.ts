@@ -81,6 +81,29 @@ export class TextGenerator extends ModelHandle<'text-generation'> {
   }
 
   /**
+   * Continues a conversation: renders `messages` with the model's chat template (in the worker, with
+   * `@huggingface/jinja`, as `transformers`' `apply_chat_template` does, generation prompt added) and
+   * streams the reply like `generate()`. The same as `generate(messages, options)`, named for reading.
+   * A model without a template rejects with `InvalidInputError` (reason `no-chat-template`); messages
+   * that are not `{ role, content }` strings with reason `bad-messages`; a template that raises
+   * (e.g. roles out of order) with reason `chat-template`.
+   *
+   * @example
+   * const history = [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Name a colour.' }];
+   * const reply = lm.chat(history, { maxTokens: 32 });
+   * for await (const { text } of reply) out.textContent += text;
+   * history.push({ role: 'assistant', content: (await reply.result).text });
+   */
+  chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): GenerationStream {
+    if (!Array.isArray(messages)) {
+      const result = Promise.reject(new InvalidInputError('chat() takes an array of { role, content } messages', { reason: 'bad-messages' }));
+      result.catch(() => undefined);
+      return { result, [Symbol.asyncIterator]: async function* () { await result; } };
+    }
+    return this.generate(messages, options);
+  }
+
+  /**
    * Generates and returns the whole text.
    *
    * @example

@@ -69,3 +69,49 @@ test('demo: catalogue in the picker, a test-set sample gets its right label, bac
   expect(errors).toEqual([]);
   for (const f of ['demo-1-loaded.png', 'demo-2-sample-7.png', 'demo-2-sample-1.png']) await testInfo.attach(f, { path: testInfo.outputPath(f), contentType: 'image/png' });
 });
+
+test('demo: the text panel lists the text models, generates readable, wrapped text with no special tokens, and chats with a chat model', async ({ page }, testInfo) => {
+  test.setTimeout(240_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => (window as unknown as { generateReady?: boolean }).generateReady === true, undefined, { timeout: 120_000 });
+  const models = await page.locator('#gen-model option').allTextContents();
+  expect(models).toEqual(expect.arrayContaining(['tiny-gpt', 'llama-tiny', 'qwen2-tiny']));
+  expect(models).not.toContain('fashion-mnist-cnn');
+  const completion = models.includes('llama-fortunes') ? 'llama-fortunes' : 'tiny-gpt';
+  expect(models[0]).toBe(completion); // the best text model first
+
+  // Completion: a seeded sample with end-of-text tokens allowed through (stop at end of text off) — none shows.
+  await page.selectOption('#gen-model', completion);
+  await expect(page.locator('#gen-stats')).toContainText('completion', { timeout: 60_000 });
+  await page.fill('#gen-prompt', 'Once upon a time');
+  await page.fill('#gen-seed', '3');
+  await page.fill('#gen-max', '200');
+  await page.uncheck('#gen-stop-eos');
+  await page.click('#gen-start');
+  await expect(page.locator('#gen-stats')).toContainText('finish: length', { timeout: 120_000 });
+  const text = (await page.locator('#gen-output .reply').textContent()) ?? '';
+  expect(text.length).toBeGreaterThan(100);
+  expect(text).not.toMatch(/<\/?s>|<\|endoftext\|>|<\|im_(start|end)\|>|<unk>/);
+  // The output wraps: nothing runs out of its panel sideways.
+  const box = await page.locator('#gen-output').evaluate((e) => ({ scroll: e.scrollWidth, client: e.clientWidth }));
+  expect(box.scroll).toBeLessThanOrEqual(box.client);
+  await expect(page.locator('#gen-prompt-tokens')).toContainText(/^\d+ prompt tokens of \d+$/);
+  await page.screenshot({ path: testInfo.outputPath('demo-3-generate.png'), fullPage: true });
+
+  // A chat model gets a conversation: the reply is added to it, the prompt clears.
+  await page.selectOption('#gen-model', 'qwen2-tiny');
+  await expect(page.locator('#gen-stats')).toContainText('chat', { timeout: 60_000 });
+  await expect(page.locator('#gen-start')).toHaveText('Send');
+  await page.fill('#gen-prompt', 'Hello!');
+  await page.fill('#gen-max', '12');
+  await page.click('#gen-start');
+  await expect(page.locator('#gen-conversation .turn')).toHaveCount(2, { timeout: 60_000 });
+  await expect(page.locator('#gen-conversation .turn.user')).toContainText('Hello!');
+  expect(await page.locator('#gen-conversation').textContent()).not.toMatch(/<\|im_(start|end)\|>/);
+  await page.screenshot({ path: testInfo.outputPath('demo-4-chat.png'), fullPage: true });
+  expect(await page.locator('#gen-error').textContent()).toBe('');
+  expect(errors).toEqual([]);
+  for (const f of ['demo-3-generate.png', 'demo-4-chat.png']) await testInfo.attach(f, { path: testInfo.outputPath(f), contentType: 'image/png' });
+});

@@ -45,10 +45,15 @@ for (const name of ['llama-tiny', 'qwen2-tiny']) {
           texts.push({ tokens: res.tokens, promptTokens: res.promptTokens, text: res.text, streamed: chunks.join(''), detok: await lm.detokenize(res.tokens) });
         }
         const chat = parity.chat.find((c) => c.greedy)!;
-        const reply = await lm.generateText(chat.messages, { temperature: 0, maxTokens: 16, stopAtEos: false });
+        // chat() streams like generate(); the same reply as generateText(messages).
+        const chatStream = lm.chat(chat.messages, { temperature: 0, maxTokens: 16, stopAtEos: false, streamMs: 0 });
+        const chatChunks: string[] = [];
+        for await (const c of chatStream) chatChunks.push(c.text);
+        const reply = await chatStream.result;
+        const same = await lm.generateText(chat.messages, { temperature: 0, maxTokens: 16, stopAtEos: false });
         const info = lm.info;
         await client.dispose();
-        return { errs, texts, reply: { tokens: reply.tokens, promptTokens: reply.promptTokens }, info: { runtime: info.runtime, contextLength: info.contextLength, chatTemplate: info.chatTemplate, format: info.format } };
+        return { errs, texts, reply: { tokens: reply.tokens, promptTokens: reply.promptTokens, streamed: chatChunks.join(''), text: reply.text, same: same.tokens }, info: { runtime: info.runtime, contextLength: info.contextLength, chatTemplate: info.chatTemplate, format: info.format } };
       },
       { registry: registryUrl(registry), name, parity },
     );
@@ -71,6 +76,8 @@ for (const name of ['llama-tiny', 'qwen2-tiny']) {
     const chat = parity.chat.find((c) => c.greedy)!;
     expect(r.reply.promptTokens).toBe(chat.ids!.length);
     expect(r.reply.tokens).toEqual(chat.greedy);
+    expect(r.reply.same).toEqual(chat.greedy);
+    expect(r.reply.streamed).toBe(r.reply.text);
   });
 }
 
@@ -99,13 +106,17 @@ test('the tokenizer and chat template API: ids and text equal the Python referen
       out.gpt = {
         chatTemplate: gpt.info.chatTemplate,
         noTemplate: await window.util.attempt(() => gpt.generateText([{ role: 'user', content: 'hi' }])),
+        chatNoTemplate: await window.util.attempt(async () => {
+          for await (const _ of gpt.chat([{ role: 'user', content: 'hi' }])) void _;
+        }),
+        chatString: await window.util.attempt(() => gpt.chat('hi' as never).result),
         apply: await window.util.attempt(() => gpt.applyChatTemplate([{ role: 'user', content: 'hi' }])),
         // The worker is fine after all of that.
         after: (await gpt.generateText('The', { maxTokens: 4, seed: 1 })).tokens.length,
       };
       await client.dispose();
       return out as Record<string, { ids: number[][]; decoded: string[]; counts: number[]; chats: Array<{ ok: boolean; value?: string; error?: { name?: string; fields?: Record<string, unknown> | null; message?: string } }>; chatCount: number; noSpecial: number[]; badId: { ok: boolean; error?: { name?: string } }; badMessages: { ok: boolean; error?: { name?: string; fields?: Record<string, unknown> | null } } }> & {
-        gpt: { chatTemplate: boolean; noTemplate: { ok: boolean; error?: { name?: string; fields?: Record<string, unknown> | null } }; apply: { ok: boolean; error?: { fields?: Record<string, unknown> | null } }; after: number };
+        gpt: { chatTemplate: boolean; chatNoTemplate: { ok: boolean; error?: { name?: string; fields?: Record<string, unknown> | null } }; chatString: { ok: boolean; error?: { name?: string; fields?: Record<string, unknown> | null } }; noTemplate: { ok: boolean; error?: { name?: string; fields?: Record<string, unknown> | null } }; apply: { ok: boolean; error?: { fields?: Record<string, unknown> | null } }; after: number };
       };
     },
     { registry: registryUrl(registry), llama, qwen },
@@ -134,6 +145,9 @@ test('the tokenizer and chat template API: ids and text equal the Python referen
   expect(r.gpt.noTemplate.error?.name).toBe('InvalidInputError');
   expect(r.gpt.noTemplate.error?.fields?.reason).toBe('no-chat-template');
   expect(r.gpt.apply.error?.fields?.reason).toBe('no-chat-template');
+  expect(r.gpt.chatNoTemplate.error?.name).toBe('InvalidInputError');
+  expect(r.gpt.chatNoTemplate.error?.fields?.reason).toBe('no-chat-template');
+  expect(r.gpt.chatString.error?.fields?.reason).toBe('bad-messages');
   expect(r.gpt.after).toBe(4);
 });
 
