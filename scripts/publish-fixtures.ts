@@ -14,6 +14,8 @@
  * - `llama-tiny` 1.0.0 (alias `stable`, with float16, int8 and int4 variants) and `qwen2-tiny` 1.0.0
  *   (alias `stable`): the seeded Llama- and Qwen2-shaped parity checkpoints of `models/llama-tiny/make.py`
  *   (format llama-safetensors, each with its tokenizer and chat template).
+ * - `llama-fortunes` 1.0.0 (alias `stable`, with float16, int8 and int4 variants): the Llama-style model trained
+ *   here on Debian's fortunes (`models/llama-fortunes/train.py`), the demo's text model.
  *
  * Idempotent: versions already in the registry are skipped.
  *
@@ -33,6 +35,7 @@ const fashionDir = path.join(repo, 'models', 'fashion-mnist-cnn');
 const gptDir = path.join(repo, 'models', 'tiny-gpt');
 const llamaDir = path.join(repo, 'models', 'llama-tiny');
 const qwenDir = path.join(repo, 'models', 'qwen2-tiny');
+const fortunesDir = path.join(repo, 'models', 'llama-fortunes');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -91,6 +94,7 @@ async function main(): Promise<void> {
     },
     { modelDir: llamaDir, id: 'llama-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(llamaDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-04-01T00:00:00.000Z') },
     { modelDir: qwenDir, id: 'qwen2-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(qwenDir), now: at('2025-04-01T00:00:00.000Z') },
+    { modelDir: fortunesDir, id: 'llama-fortunes', version: '1.0.0', aliases: ['stable'], card: await readCard(fortunesDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-05-01T00:00:00.000Z') },
   ];
 
   const store = new RegistryStore(root);

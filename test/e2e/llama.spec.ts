@@ -178,3 +178,35 @@ test('llama-tiny int8 and int4 run kept quantized on the engine: smaller weights
   }
   expect(r.int8!.tokens[0]).toBe(r.float32!.tokens[0]);
 });
+
+test('llama-fortunes (trained here) on WASM matches PyTorch: first-step logits within 1e-3, 64 greedy tokens identical, readable text without special tokens', async ({ open, registry }) => {
+  const parity = JSON.parse(readFileSync(path.join(REPO, 'models/llama-fortunes/parity.json'), 'utf8')) as {
+    prompts: Array<{ text: string; ids: number[]; firstLogits: number[]; greedy: number[]; decoded: string }>;
+  };
+  const page = await open();
+  const r = await page.evaluate(
+    async ({ registry, prompts }) => {
+      const client = window.webinfer.createClient({ registry, backend: 'wasm', debug: true });
+      const lm = await client.load('llama-fortunes@stable', { task: 'text-generation', dtype: 'float32' });
+      const out = [];
+      for (const p of prompts) {
+        const logits = await lm.debugLogits(p.ids);
+        let err = 0;
+        for (let i = 0; i < logits.length; i++) err = Math.max(err, Math.abs((logits[i] as number) - (p.firstLogits[i] as number)));
+        const g = await lm.generateText(p.text, { temperature: 0, maxTokens: 64, stopAtEos: false });
+        out.push({ err, ids: await lm.tokenize(p.text), tokens: g.tokens, text: g.text });
+      }
+      await client.dispose();
+      return out;
+    },
+    { registry: registryUrl(registry), prompts: parity.prompts },
+  );
+  r.forEach((x, i) => {
+    const p = parity.prompts[i]!;
+    expect(x.ids).toEqual(p.ids);
+    expect(x.err).toBeLessThan(1e-3);
+    expect(x.tokens).toEqual(p.greedy);
+    expect(p.text + x.text).toBe(p.decoded);
+    expect(x.text).not.toMatch(/<\/?s>|<unk>/);
+  });
+});

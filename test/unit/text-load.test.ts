@@ -101,6 +101,27 @@ beforeAll(async () => {
   }
   await writeFile(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ weight_map: map }));
   await publish({ modelDir: dir, root, id: 'llama-sharded', version: '1.0.0', chunkBytes: 100 * 1024 });
+  // llama-tiny in bfloat16 (each weight rounded to nearest even), and the same rounded values as float32.
+  const bf = path.join(tmp, 'bf16');
+  const bf32 = path.join(tmp, 'bf16-as-f32');
+  const halves = [...tensors].map(([n, t]) => {
+    const src = new Uint32Array(t.data.slice().buffer);
+    const half = new Uint16Array(src.length);
+    const wide = new Uint32Array(src.length);
+    for (let i = 0; i < src.length; i++) {
+      const x = src[i] as number;
+      half[i] = ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+      wide[i] = (half[i] as number) << 16;
+    }
+    return { n, shape: t.shape, half, wide };
+  });
+  for (const [d, asBf16] of [[bf, true], [bf32, false]] as const) {
+    await cp(path.join(models, 'llama-tiny'), d, { recursive: true });
+    const list = halves.map(({ n, shape, half, wide }) => [n, asBf16 ? { dtype: 'BF16', shape, data: new Uint8Array(half.buffer) } : { dtype: 'F32', shape, data: new Uint8Array(wide.buffer) }] as const);
+    await writeFile(path.join(d, 'model.safetensors'), writeRawSafetensors(list, {}));
+  }
+  await publish({ modelDir: bf, root, id: 'llama-bf16', version: '1.0.0' });
+  await publish({ modelDir: bf32, root, id: 'llama-bf16-f32', version: '1.0.0' });
   engine = await Engine.start({ sources: engineSources(), threads: 2, relaxed: false, spawn: nodeThreads });
 }, 120_000);
 afterAll(async () => {
@@ -133,6 +154,27 @@ for (const name of ['llama-tiny', 'qwen2-tiny']) {
 }
 
 describe('shards, chunks, quantized variants, end tokens, chat', () => {
+  it('a bfloat16 checkpoint loads to the logits of the same values in float32, on tfjs and on the engine, at half the bytes', async () => {
+    const parity = await parityOf('llama-tiny');
+    const bytesOf = async (id: string) => [...(await loaded(id)).files.values()].reduce((a, b) => a + b.byteLength, 0);
+    expect(await bytesOf('llama-bf16')).toBeLessThan((await bytesOf('llama-bf16-f32')) / 1.9);
+    for (const e of [engine, undefined]) {
+      const lm = await loadTextModel(await loaded('llama-bf16'), e);
+      const ref = await loadTextModel(await loaded('llama-bf16-f32'), e);
+      try {
+        const r = await greedy(lm, parity.prompts[0]!.ids, 8);
+        const want = await greedy(ref, parity.prompts[0]!.ids, 8);
+        expect(maxDiff(r.first, want.first)).toBeLessThan(1e-4);
+        expect(r.tokens).toEqual(want.tokens);
+        // Rounding the weights to bfloat16 moves the logits a little from PyTorch's float32 ones, not the top token.
+        expect(argmax(r.first)).toBe(argmax(parity.prompts[0]!.firstLogits));
+      } finally {
+        lm.dispose();
+        ref.dispose();
+      }
+    }
+  }, 120_000);
+
   it('a sharded, chunked checkpoint loads to the same logits as the whole file, each chunk released once copied', async () => {
     const parity = await parityOf('llama-tiny');
     released.length = 0;

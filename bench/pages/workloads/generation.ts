@@ -1,5 +1,6 @@
 /**
- * 6. Generation on tiny-gpt (4 layers × 256, vocabulary 2,048, context 256), greedy, exactly N new
+ * 6. Generation on tiny-gpt (GPT-2: 4 layers × 256, vocabulary 2,048, context 256) and llama-fortunes
+ * (Llama: 4 layers × 192, grouped-query attention, vocabulary 1,024, context 128), greedy, exactly N new
  * tokens (end-of-text does not stop it):
  * - webinfer with its KV cache, webinfer with `useCache: false`, and ONNX Runtime Web on the ONNX
  *   export of the same weights (`models/tiny-gpt/model.onnx`, with past key/values), driven by
@@ -20,9 +21,25 @@ import type { BenchParams, Row, Workload } from '../types.js';
 
 const PROMPT = 'Once upon a time';
 const LONG_PROMPT_TOKENS = 128;
-const LAYERS = 4;
-const HEADS = 4;
-const HEAD_DIM = 64;
+
+/** A text model of the workload and the shape of its ONNX export's past key/values. */
+interface Spec {
+  readonly id: string;
+  /** Row id prefix: `generation` for tiny-gpt (ids kept from before), `generation.llama` for the Llama. */
+  readonly prefix: string;
+  readonly layers: number;
+  /** Key/value heads (grouped-query attention: fewer than the query heads). */
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly context: number;
+  /** The export takes `position_ids` (rotary positions); GPT-2's derives them. */
+  readonly positions: boolean;
+}
+
+const SPECS: readonly Spec[] = [
+  { id: 'tiny-gpt', prefix: 'generation', layers: 4, kvHeads: 4, headDim: 64, context: 256, positions: false },
+  { id: 'llama-fortunes', prefix: 'generation.llama', layers: 4, kvHeads: 2, headDim: 32, context: 128, positions: true },
+];
 
 interface Timing {
   ttft: number;
@@ -46,17 +63,20 @@ async function webinferRun(lm: TextGenerator, prompt: string, n: number, useCach
 }
 
 /** ORT greedy loop: prefill with empty past, then one token per step with past key/values. */
-async function ortRun(ort: typeof Ort, session: Ort.InferenceSession, ids: number[], n: number): Promise<Timing> {
+async function ortRun(ort: typeof Ort, session: Ort.InferenceSession, spec: Spec, ids: number[], n: number): Promise<Timing> {
   const t0 = performance.now();
   let past: Record<string, Ort.Tensor> = {};
-  for (let l = 0; l < LAYERS; l++) {
-    for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, HEADS, 0, HEAD_DIM]);
+  for (let l = 0; l < spec.layers; l++) {
+    for (const kv of ['key', 'value']) past[`past_key_values.${l}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, spec.kvHeads, 0, spec.headDim]);
   }
   let input = ids;
+  let at = 0;
   const tokens: number[] = [];
   let first = 0;
   for (let i = 0; i < n; i++) {
     const feeds: Record<string, Ort.Tensor> = { input_ids: new ort.Tensor('int64', BigInt64Array.from(input.map((x) => BigInt(x))), [1, input.length]), ...past };
+    if (spec.positions) feeds['position_ids'] = new ort.Tensor('int64', BigInt64Array.from(input.map((_, k) => BigInt(at + k))), [1, input.length]);
+    at += input.length;
     const out = await session.run(feeds);
     const logits = out['logits'] as Ort.Tensor;
     const data = logits.data as Float32Array;
@@ -67,7 +87,7 @@ async function ortRun(ort: typeof Ort, session: Ort.InferenceSession, ids: numbe
     logits.dispose();
     for (const t of Object.values(past)) t.dispose();
     past = {};
-    for (let l = 0; l < LAYERS; l++) {
+    for (let l = 0; l < spec.layers; l++) {
       past[`past_key_values.${l}.key`] = out[`present.${l}.key`] as Ort.Tensor;
       past[`past_key_values.${l}.value`] = out[`present.${l}.value`] as Ort.Tensor;
     }
@@ -80,35 +100,43 @@ async function ortRun(ort: typeof Ort, session: Ort.InferenceSession, ids: numbe
   return { ttft: first - t0, decodeTps: n > 1 ? ((n - 1) * 1000) / (last - first) : 0, tokens };
 }
 
-export const generation: Workload = async (p: BenchParams) => {
+async function hasFile(url: string): Promise<boolean> {
+  const r = await fetch(url, { method: 'HEAD' }).catch(() => undefined);
+  return r?.ok === true;
+}
+
+async function measure(p: BenchParams, spec: Spec, rows: Row[], notes: string[]): Promise<void> {
   const client = createClient({ registry: p.registry, wasmThreads: p.threads });
-  const lm = await client.load('tiny-gpt', { task: 'text-generation' });
-  const tokenizer = TextTokenizer.fromFiles(await (await fetch(`${p.files}/models/tiny-gpt/tokenizer.json`)).text());
-  const { ort, session } = await ortSession(p.ort, p.threads, `${p.files}/models/tiny-gpt/model.onnx`);
-  const rows: Row[] = [];
-  const notes: string[] = [];
+  const lm = await client.load(spec.id, { task: 'text-generation' });
+  const tokenizer = TextTokenizer.fromFiles(await (await fetch(`${p.files}/models/${spec.id}/tokenizer.json`)).text());
+  const onnxUrl = `${p.files}/models/${spec.id}/model.onnx`;
+  const o = (await hasFile(onnxUrl)) ? await ortSession(p.ort, p.threads, onnxUrl) : undefined;
+  if (!o) notes.push(`${spec.id}: no ONNX export (models/${spec.id}/model.onnx), webinfer figures only`);
   const gap = () => new Promise((r) => setTimeout(r, 20));
+  const P = spec.prefix;
+  const who = spec.id;
   try {
-    const promptIds = tokenizer.encode(PROMPT);
-    const maxN = 256 - promptIds.length;
-    const lengths = p.smoke ? [8] : [32, 128, maxN];
+    // The ids webinfer's worker will use for the prompt (the handle's tokenizer: bos added where the model adds it).
+    const promptIds = await lm.tokenize(PROMPT);
+    const maxN = spec.context - promptIds.length;
+    const lengths = p.smoke ? [8] : [...new Set([32, 128, maxN].filter((n) => n <= maxN))];
     // Warm-up (kernels, caches).
     await webinferRun(lm, PROMPT, 8, true);
     await webinferRun(lm, PROMPT, 4, false);
-    await ortRun(ort, session, promptIds, 8);
+    if (o) await ortRun(o.ort, o.session, spec, promptIds, 8);
     for (const n of lengths) {
-      const label = n === maxN ? '256' : String(n);
+      const label = n === maxN ? String(spec.context) : String(n);
       const runs = p.smoke ? 1 : n > 128 ? 3 : 5;
       const withCache: Timing[] = [];
       const onnx: Timing[] = [];
       for (let i = 0; i < runs; i++) {
         // Rotate the order each round.
-        if (i % 2 === 0) {
+        if (i % 2 === 0 || !o) {
           withCache.push(await webinferRun(lm, PROMPT, n, true));
           await gap();
-          onnx.push(await ortRun(ort, session, promptIds, n));
+          if (o) onnx.push(await ortRun(o.ort, o.session, spec, promptIds, n));
         } else {
-          onnx.push(await ortRun(ort, session, promptIds, n));
+          onnx.push(await ortRun(o.ort, o.session, spec, promptIds, n));
           await gap();
           withCache.push(await webinferRun(lm, PROMPT, n, true));
         }
@@ -116,54 +144,65 @@ export const generation: Workload = async (p: BenchParams) => {
       }
       const noCache: Timing[] = [];
       for (let i = 0; i < (p.smoke ? 1 : 2); i++) noCache.push(await webinferRun(lm, PROMPT, n, false));
-      // Greedy sanity: the same weights must give the same first tokens (ties may diverge later).
-      const same = (withCache[0] as Timing).tokens.findIndex((t, k) => t !== (onnx[0] as Timing).tokens[k]);
-      if (same !== -1) notes.push(`N=${label}: webinfer and ONNX Runtime greedy tokens first differ at position ${same}`);
-      if (noCache[0]!.tokens.join() !== withCache[0]!.tokens.join()) throw new Error(`N=${label}: useCache:false gave other tokens than the KV cache`);
+      if (noCache[0]!.tokens.join() !== withCache[0]!.tokens.join()) throw new Error(`${who} N=${label}: useCache:false gave other tokens than the KV cache`);
       const tps = (xs: Timing[]) => summarize(xs.map((x) => x.decodeTps));
       const ttft = (xs: Timing[]) => summarize(xs.map((x) => x.ttft));
       const a = tps(withCache);
       const b = tps(noCache);
-      const c = tps(onnx);
-      rows.push({ id: `generation.webinfer.decode.${label}`, label: `N=${label}: webinfer decode (KV cache)`, unit: 'tokens/s', median: a.median, p95: a.min, n: a.n });
-      rows.push({ id: `generation.webinfer-nocache.decode.${label}`, label: `N=${label}: webinfer decode, useCache: false`, unit: 'tokens/s', median: b.median, p95: b.min, n: b.n });
-      rows.push({ id: `generation.ort.decode.${label}`, label: `N=${label}: ONNX Runtime decode (KV cache)`, unit: 'tokens/s', median: c.median, p95: c.min, n: c.n });
-      rows.push({ id: `generation.kv-speedup.${label}`, label: `N=${label}: KV cache speed-up (decode tokens/s, cache / no cache)`, unit: '×', median: a.median / b.median });
-      // ORT time / webinfer time = webinfer tokens/s / ORT tokens/s, per paired round.
-      rows.push({ id: `generation.decode.${label}.vs-ort`, label: `N=${label}: decode, ONNX Runtime time / webinfer time`, unit: '×', median: ratio(onnx.map((x) => 1 / x.decodeTps), withCache.map((x) => 1 / x.decodeTps)) });
+      rows.push({ id: `${P}.webinfer.decode.${label}`, label: `${who} N=${label}: webinfer decode (KV cache)`, unit: 'tokens/s', median: a.median, p95: a.min, n: a.n });
+      rows.push({ id: `${P}.webinfer-nocache.decode.${label}`, label: `${who} N=${label}: webinfer decode, useCache: false`, unit: 'tokens/s', median: b.median, p95: b.min, n: b.n });
+      rows.push({ id: `${P}.kv-speedup.${label}`, label: `${who} N=${label}: KV cache speed-up (decode tokens/s, cache / no cache)`, unit: '×', median: a.median / b.median });
       const ta = ttft(withCache);
-      const tc = ttft(onnx);
-      rows.push({ id: `generation.webinfer.ttft.${label}`, label: `N=${label}: webinfer time to first token (${promptIds.length}-token prompt)`, unit: 'ms', median: ta.median, p95: ta.p95, n: ta.n });
-      rows.push({ id: `generation.ort.ttft.${label}`, label: `N=${label}: ONNX Runtime time to first token`, unit: 'ms', median: tc.median, p95: tc.p95, n: tc.n });
+      rows.push({ id: `${P}.webinfer.ttft.${label}`, label: `${who} N=${label}: webinfer time to first token (${promptIds.length}-token prompt)`, unit: 'ms', median: ta.median, p95: ta.p95, n: ta.n });
+      if (o) {
+        // Greedy sanity: the same weights must give the same first tokens (ties may diverge later).
+        const same = (withCache[0] as Timing).tokens.findIndex((t, k) => t !== (onnx[0] as Timing).tokens[k]);
+        if (same !== -1) notes.push(`${who} N=${label}: webinfer and ONNX Runtime greedy tokens first differ at position ${same}`);
+        const c = tps(onnx);
+        rows.push({ id: `${P}.ort.decode.${label}`, label: `${who} N=${label}: ONNX Runtime decode (KV cache)`, unit: 'tokens/s', median: c.median, p95: c.min, n: c.n });
+        // ORT time / webinfer time = webinfer tokens/s / ORT tokens/s, per paired round.
+        rows.push({ id: `${P}.decode.${label}.vs-ort`, label: `${who} N=${label}: decode, ONNX Runtime time / webinfer time`, unit: '×', median: ratio(onnx.map((x) => 1 / x.decodeTps), withCache.map((x) => 1 / x.decodeTps)) });
+        const tc = ttft(onnx);
+        rows.push({ id: `${P}.ort.ttft.${label}`, label: `${who} N=${label}: ONNX Runtime time to first token`, unit: 'ms', median: tc.median, p95: tc.p95, n: tc.n });
+      }
     }
     // Prefill: a 128-token prompt, one new token.
-    const words = 'the quick brown fox jumps over the lazy dog and then '.repeat(40);
+    const words = 'the quick brown fox jumps over the lazy dog and then '.repeat(60);
     let longIds = tokenizer.encode(words).slice(0, LONG_PROMPT_TOKENS);
-    const longPrompt = tokenizer.decode(longIds, { keepSpecial: true });
-    longIds = tokenizer.encode(longPrompt);
+    const longPrompt = tokenizer.decode(longIds);
+    longIds = await lm.tokenize(longPrompt);
     const pw: number[] = [];
     const po: number[] = [];
     for (let i = 0; i < (p.smoke ? 1 : 7); i++) {
       pw.push((await webinferRun(lm, longPrompt, 1, true)).ttft);
       await gap();
-      po.push((await ortRun(ort, session, longIds, 1)).ttft);
+      if (o) po.push((await ortRun(o.ort, o.session, spec, longIds, 1)).ttft);
       await gap();
     }
     const sw = summarize(pw.map((ms) => (longIds.length * 1000) / ms));
-    const so = summarize(po.map((ms) => (longIds.length * 1000) / ms));
-    rows.push({ id: 'generation.webinfer.prefill', label: `prefill, ${longIds.length}-token prompt: webinfer (incl. worker round trip)`, unit: 'tokens/s', median: sw.median, p95: sw.min, n: sw.n });
-    rows.push({ id: 'generation.ort.prefill', label: `prefill, ${longIds.length}-token prompt: ONNX Runtime`, unit: 'tokens/s', median: so.median, p95: so.min, n: so.n });
-    rows.push({ id: 'generation.prefill.vs-ort', label: 'prefill, ONNX Runtime time / webinfer time', unit: '×', median: ratio(po, pw) });
+    rows.push({ id: `${P}.webinfer.prefill`, label: `${who} prefill, ${longIds.length}-token prompt: webinfer (incl. worker round trip)`, unit: 'tokens/s', median: sw.median, p95: sw.min, n: sw.n });
+    if (o) {
+      const so = summarize(po.map((ms) => (longIds.length * 1000) / ms));
+      rows.push({ id: `${P}.ort.prefill`, label: `${who} prefill, ${longIds.length}-token prompt: ONNX Runtime`, unit: 'tokens/s', median: so.median, p95: so.min, n: so.n });
+      rows.push({ id: `${P}.prefill.vs-ort`, label: `${who} prefill, ONNX Runtime time / webinfer time`, unit: '×', median: ratio(po, pw) });
+    }
+    notes.push(`${who}: ${lm.info.runtime}`);
   } finally {
-    await session.release();
+    await o?.session.release();
     await client.dispose();
   }
+}
+
+export const generation: Workload = async (p: BenchParams) => {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const spec of SPECS) await measure(p, spec, rows, notes);
   return {
-    title: 'Generation: tiny-gpt, greedy — webinfer (KV cache / no cache) vs ONNX Runtime Web',
+    title: 'Generation: tiny-gpt (GPT-2) and llama-fortunes (Llama), greedy — webinfer (KV cache / no cache) vs ONNX Runtime Web',
     rows,
     notes: [
       ...notes,
-      'For tokens/s rows the "p95" column holds the slowest run (minimum tokens/s). The longest length is 256 − prompt tokens (the model\'s context is 256).',
+      'For tokens/s rows the "p95" column holds the slowest run (minimum tokens/s). The longest length is the context (256 for tiny-gpt, 128 for llama-fortunes) − prompt tokens.',
       'ONNX Runtime runs on the page\'s main thread with the same thread count; webinfer runs in its worker and is timed from the page.',
     ],
   };
