@@ -14,7 +14,7 @@
  * Prints one line per check and exits non-zero on the first failure.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,19 @@ function check(name, fn) {
     console.log(`FAIL ${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
+/**
+ * Free Node globals in a script, by esbuild's scope analysis (each name is `define`d to a marker, which esbuild
+ * substitutes only for free references); the same scan as scripts/tfjs-glue.ts `freeNodeGlobals`.
+ */
+const NODE_GLOBALS = ['process', '__filename', '__dirname', 'require', 'module', 'exports', 'global', 'Buffer'];
+async function loadScanner() {
+  const { transformSync } = await import('esbuild');
+  return (code) => {
+    const out = transformSync(code, { define: Object.fromEntries(NODE_GLOBALS.map((n) => [n, `__WEBINFER_FREE_${n}__`])), loader: 'js', charset: 'utf8', legalComments: 'none' }).code;
+    return NODE_GLOBALS.filter((n) => out.includes(`__WEBINFER_FREE_${n}__`));
+  };
+}
+const freeNodeGlobals = await loadScanner();
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 /** `npm pack --json`; lifecycle scripts (prepack) print to the same stdout, so the JSON is the last top-level array. */
 const pack = (cwd, dest) => {
@@ -76,6 +89,26 @@ try {
     const rnames = new Set(registry.files.map((f) => f.path));
     for (const f of ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'README.md']) if (!rnames.has(f)) throw new Error(`the packed @webinfer/registry lacks ${f}`);
     return `webinfer ${webinfer.entryCount} files ${(webinfer.size / 1024).toFixed(0)} kB, @webinfer/registry ${registry.entryCount} files ${(registry.size / 1024).toFixed(0)} kB`;
+  });
+
+  check('the packed worker chunk has no free Node global; the WASM thread bootstrap ships as a file', () => {
+    if (!webinfer) throw new Error('no tarball');
+    const x = path.join(tmp, 'x');
+    mkdirSync(x);
+    sh('tar', ['-xzf', path.join(tarballs, webinfer.filename), '-C', x]);
+    const assets = path.join(x, 'package/dist/assets');
+    const js = readdirSync(assets).filter((f) => f.endsWith('.js'));
+    const bad = [];
+    for (const f of [...js.map((j) => path.join(assets, j)), path.join(x, 'package/dist/index.js'), path.join(x, 'package/dist/protocol.js')]) {
+      const found = freeNodeGlobals(readFileSync(f, 'utf8'));
+      if (found.length) bad.push(`${path.basename(f)}: ${found.join(', ')}`);
+    }
+    if (bad.length) throw new Error(`free Node globals left: ${bad.join('; ')}`);
+    if (!js.includes('tfjs-backend-wasm-threaded-simd.js')) throw new Error('dist/assets/tfjs-backend-wasm-threaded-simd.js is missing');
+    const worker = js.find((f) => /^runtime\.worker-[\w-]+\.js$/.test(f));
+    const code = readFileSync(path.join(assets, worker), 'utf8');
+    if (!code.includes('new URL("./tfjs-backend-wasm-threaded-simd.js", import.meta.url)')) throw new Error('the worker does not reference the thread bootstrap as new URL("./tfjs-backend-wasm-threaded-simd.js", import.meta.url)');
+    return `${js.length} scripts scanned`;
   });
 
   check('webinfer depends on comlink and valibot only; the registry tools moved to @webinfer/registry', () => {
