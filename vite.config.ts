@@ -199,6 +199,24 @@ function tfjsNodeGlobals(): Plugin {
   };
 }
 
+/**
+ * Library build, worker bundle (after minification): every asset reference as `new URL("./file", import.meta.url)`
+ * with a plain string. The minifier writes template literals (`new URL(\`./x.wasm\`, import.meta.url)`), which
+ * not every consumer's bundler recognises as an asset reference.
+ */
+function plainAssetUrls(): Plugin {
+  return {
+    name: 'webinfer:plain-asset-urls',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        chunk.code = chunk.code.replace(/new URL\(`(\.\/[\w.-]+)`,\s*import\.meta\.url\)/g, (_m, file: string) => `new URL(${JSON.stringify(file)}, import.meta.url)`);
+      }
+    },
+  };
+}
+
 export default defineConfig(({ command, mode }) => {
   if (command === 'build' && mode === 'production') {
     return {
@@ -221,7 +239,7 @@ export default defineConfig(({ command, mode }) => {
       plugins: [cleanLibOutput(resolve(import.meta.dirname, 'dist')), canonicalWorkerUrl()],
       worker: {
         format: 'es',
-        plugins: () => [wasmAssets(), tfjsWasmGlue(), tfjsNodeGlobals(), canonicalNestedWorkerUrl()],
+        plugins: () => [wasmAssets(), tfjsWasmGlue(), tfjsNodeGlobals(), canonicalNestedWorkerUrl(), plainAssetUrls()],
         rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true, sourcemap: false } },
       },
     };
