@@ -8,8 +8,9 @@
  *     the shared app code (test/consumers/shared/), installs the packed webinfer and the tool from the npm
  *     registry (one npm cache for all), builds it with the app's own config (only what the README shows), serves
  *     the output with COOP/COEP and opens it in headless Chromium; the Vite apps also run their dev server.
- *  4. Every app must classify the same Fashion-MNIST image as "Shirt" with PyTorch's score (±1e-4), on WASM with
- *     threads, and all apps must agree on the score (±1e-6).
+ *  4. Every app must classify the same Fashion-MNIST image as "Shirt" with PyTorch's score (±1e-4), continue
+ *     "Once upon a time" with tiny-gpt's greedy tokens (as PyTorch), on WASM with threads, and all apps must agree on
+ *     the score (±1e-6).
  *
  * Prints one `ok   …` / `FAIL …` line per app (label, score, backend, threads) and exits non-zero on any failure.
  * Builds run one at a time (the machine is shared).
@@ -28,7 +29,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = path.join(REPO, '.tmp/consumers');
 const TARBALLS = path.join(WORK, 'tarballs');
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-const EXPECTED = { label: 'Shirt', score: 0.9581988 };
+/** PyTorch's answers: models/fashion-mnist-cnn/parity/expected.json (image 0) and models/tiny-gpt/parity.json (greedy, up to the end token). */
+const EXPECTED = { label: 'Shirt', score: 0.9581988, text: '.\n\t\t-- M.', finishReason: 'eos' };
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 interface App {
@@ -50,6 +52,8 @@ const APPS: readonly App[] = [
 interface Result {
   label?: string;
   score?: number;
+  text?: string;
+  finishReason?: string;
   backend?: string;
   threads?: number;
   simd?: boolean;
@@ -164,11 +168,12 @@ function report(name: string, r: Result, seconds: number): void {
   else {
     if (r.label !== EXPECTED.label) problems.push(`label ${r.label}, expected ${EXPECTED.label}`);
     if (typeof r.score !== 'number' || !(Math.abs(r.score - EXPECTED.score) < 1e-4)) problems.push(`score ${r.score}, expected ${EXPECTED.score} ± 1e-4 (PyTorch)`);
+    if (r.text !== EXPECTED.text || r.finishReason !== EXPECTED.finishReason) problems.push(`generated ${JSON.stringify(r.text)} (${r.finishReason}), expected ${JSON.stringify(EXPECTED.text)} (${EXPECTED.finishReason}), PyTorch's greedy tokens`);
     if (r.backend !== 'wasm') problems.push(`backend ${r.backend}, expected wasm (headless Chromium without WebGPU)`);
     if (r.crossOriginIsolated !== true) problems.push('the page is not cross-origin isolated');
     if (!(typeof r.threads === 'number' && r.threads > 1)) problems.push(`threads ${r.threads}, expected more than 1 (COOP/COEP served)${r.rejected?.length ? `; rejected: ${JSON.stringify(r.rejected)}` : ''}`);
   }
-  const line = `${name}: label ${r.label ?? '-'}, score ${r.score ?? '-'}, backend ${r.backend ?? '-'}, threads ${r.threads ?? '-'}`;
+  const line = `${name}: label ${r.label ?? '-'}, score ${r.score ?? '-'}, text ${JSON.stringify(r.text ?? '-')}, backend ${r.backend ?? '-'}, threads ${r.threads ?? '-'}`;
   if (problems.length) {
     failures++;
     console.log(`FAIL ${line}: ${problems.join('; ')}`);
