@@ -183,6 +183,56 @@ function report(name: string, r: Result, seconds: number): void {
   }
 }
 
+/**
+ * The README's quick start, literally: its index.html, main.js and vite.config.js code blocks written into the
+ * quick-start folder (which has the three tarballs and Vite), `npx vite`, and the page must print a label with its
+ * score, some generated text and a multi-threaded WASM backend.
+ */
+async function readmeQuickStart(browser: Browser, dir: string, registry: string): Promise<void> {
+  const t0 = performance.now();
+  let child: ChildProcess | undefined;
+  try {
+    const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Quick start (npm only)'), readme.indexOf('## From the repository'));
+    const blocks = [...section.matchAll(/```\w*\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    const file = (first: RegExp): string => {
+      const b = blocks.find((x) => first.test(x.split('\n')[0]!));
+      if (!b) throw new Error(`the README's quick start has no block starting with ${first}`);
+      return b;
+    };
+    writeFileSync(path.join(dir, 'index.html'), file(/^<!-- index\.html -->/));
+    // The registry URL in main.js is the demo registry's default (port 8080); this run's registry has its own port.
+    writeFileSync(path.join(dir, 'main.js'), file(/^\/\/ main\.js/).replace("'http://127.0.0.1:8080'", JSON.stringify(registry)));
+    writeFileSync(path.join(dir, 'vite.config.js'), file(/^\/\/ vite\.config\.js/));
+    const install = file(/^npm init/);
+    if (!/npm install -D vite @webinfer\/registry @webinfer\/models/.test(install)) throw new Error('the quick start no longer installs vite, @webinfer/registry and @webinfer/models');
+    run(npm, ['install', '--prefer-offline', '-D', 'vite@^8.0.0'], dir);
+    const port = await freePort();
+    child = (await start(path.join(dir, 'node_modules/.bin/vite'), ['--port', String(port), '--strictPort', '--host', '127.0.0.1'], dir, new RegExp(`http://127\\.0\\.0\\.1:${port}`))).child;
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.waitForFunction(() => /backend: /.test(document.getElementById('out')?.textContent ?? ''), undefined, { timeout: 90_000 });
+      const out = (await page.textContent('#out')) ?? '';
+      const m = /^(.+) (\d\.\d{3})\n([\s\S]+)\n\nbackend: (\w+), (\d+) thread\(s\)/.exec(out);
+      if (errors.length) throw new Error(`uncaught on the page: ${errors.join(' | ')}`);
+      if (!m) throw new Error(`unexpected output: ${JSON.stringify(out.slice(0, 300))}`);
+      if (m[4] !== 'wasm' || Number(m[5]) < 2) throw new Error(`backend ${m[4]} with ${m[5]} thread(s), expected multi-threaded wasm: ${out.slice(-200)}`);
+      if (m[3]!.trim().length === 0) throw new Error('no generated text');
+      console.log(`ok   README quick start (index.html, main.js, vite.config.js from README.md, npx vite): ${m[1]} ${m[2]}, ${m[3]!.length} characters generated, ${m[4]} ${m[5]} threads ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    } finally {
+      await page.close();
+    }
+  } catch (e) {
+    failures++;
+    console.log(`FAIL README quick start: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    if (child) stop(child);
+  }
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const apps = only.length ? APPS.filter((a) => only.includes(a.name)) : APPS;
@@ -214,6 +264,7 @@ async function main(): Promise<void> {
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   try {
+    if (only.length === 0 || only.includes('readme')) await readmeQuickStart(browser, quick, registry);
     for (const app of apps) {
       t0 = performance.now();
       const dir = path.join(WORK, 'apps', app.name);
