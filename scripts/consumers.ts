@@ -4,7 +4,7 @@
  *  1. Packs the three packages (webinfer, @webinfer/registry, @webinfer/models) from the built tree.
  *  2. The README's npm-only quick start in an empty folder: installs the three tarballs and starts
  *     `npx webinfer-registry serve --demo` (the registry every app below loads from).
- *  3. For each app in test/consumers/<tool>/ (Vite latest, Vite 5, webpack 5, esbuild, Rollup): copies it with
+ *  3. For each app in test/consumers/<tool>/ (Vite latest, Vite 5, esbuild, Rollup, webpack 5, Parcel 2): copies it with
  *     the shared app code (test/consumers/shared/), installs the packed webinfer and the tool from the npm
  *     registry (one npm cache for all), builds it with the app's own config (only what the README shows), serves
  *     the output with COOP/COEP and opens it in headless Chromium; the Vite apps also run their dev server.
@@ -47,6 +47,7 @@ const APPS: readonly App[] = [
   { name: 'esbuild', serve: '.' },
   { name: 'rollup', serve: '.' },
   { name: 'webpack', serve: '.' },
+  { name: 'parcel', serve: 'dist' },
 ];
 
 interface Result {
@@ -275,7 +276,7 @@ async function main(): Promise<void> {
         const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
         pkg.dependencies = { ...pkg.dependencies, webinfer: `file:${tarballs.webinfer}` };
         writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
-        run(npm, ['install', '--prefer-offline', '--no-package-lock'], dir);
+        run(npm, ['install', '--prefer-offline'], dir); // with a lockfile: it marks the app's folder as the project root (Parcel)
         const installed = performance.now();
         run(npm, ['run', 'build'], dir);
         const built = performance.now();

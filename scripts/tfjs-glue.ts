@@ -76,7 +76,9 @@ function patchThreaded(source: string): string {
  * `WasmBackendModuleThreadedSimd`.
  */
 export function threadScript(source: string): string {
-  return stripNode(patchThreaded(source), true);
+  // The explicit global: a bundler that re-processes this file as a module (Parcel) would otherwise scope the
+  // `var` and tree-shake it away.
+  return `${stripNode(patchThreaded(source), true)}self.WasmBackendModuleThreadedSimd=WasmBackendModuleThreadedSimd;\n`;
 }
 
 /**

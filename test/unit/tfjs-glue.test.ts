@@ -29,8 +29,14 @@ describe('the threaded glue', () => {
     expect(freeNodeGlobals(script)).toEqual([]);
     expect(script).not.toMatch(/worker_threads|perf_hooks|"fs"/);
     const context: Record<string, unknown> = { navigator: { hardwareConcurrency: 2 } };
+    context['self'] = context;
     vm.runInNewContext(script, context);
     expect(typeof context['WasmBackendModuleThreadedSimd']).toBe('function');
+    // Also when a bundler wraps the file in a module scope (Parcel): the global is set explicitly.
+    const wrapped: Record<string, unknown> = { navigator: { hardwareConcurrency: 2 } };
+    wrapped['self'] = wrapped;
+    vm.runInNewContext(`(function () { ${script} })();`, wrapped);
+    expect(typeof wrapped['WasmBackendModuleThreadedSimd']).toBe('function');
     // The logical-cores patch: XNNPACK's cap becomes hardwareConcurrency (not half of it).
     expect(script).toMatch(/return 2\*navigator\.hardwareConcurrency/);
   });
