@@ -40,6 +40,10 @@ interface App {
   readonly serve: string;
   /** Also run the dev server (`npm run dev -- --port N --strictPort`). */
   readonly dev?: boolean;
+  /** The folder under test/consumers/ when several apps share it (default: name). */
+  readonly from?: string;
+  /** The npm script that builds it (default: build). */
+  readonly build?: string;
 }
 const APPS: readonly App[] = [
   { name: 'vite', serve: 'dist', dev: true },
@@ -48,6 +52,8 @@ const APPS: readonly App[] = [
   { name: 'rollup', serve: '.' },
   { name: 'webpack', serve: '.' },
   { name: 'parcel', serve: 'dist' },
+  { name: 'next-turbopack', from: 'next', serve: 'out' },
+  { name: 'next-webpack', from: 'next', serve: 'out', build: 'build:webpack' },
 ];
 
 interface Result {
@@ -270,7 +276,7 @@ async function main(): Promise<void> {
       t0 = performance.now();
       const dir = path.join(WORK, 'apps', app.name);
       try {
-        cpSync(path.join(REPO, 'test/consumers', app.name), dir, { recursive: true });
+        cpSync(path.join(REPO, 'test/consumers', app.from ?? app.name), dir, { recursive: true });
         mkdirSync(path.join(dir, 'src'), { recursive: true });
         for (const f of readdirSync(path.join(REPO, 'test/consumers/shared'))) cpSync(path.join(REPO, 'test/consumers/shared', f), path.join(dir, 'src', f));
         const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
@@ -278,7 +284,7 @@ async function main(): Promise<void> {
         writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2));
         run(npm, ['install', '--prefer-offline'], dir); // with a lockfile: it marks the app's folder as the project root (Parcel)
         const installed = performance.now();
-        run(npm, ['run', 'build'], dir);
+        run(npm, ['run', app.build ?? 'build'], dir);
         const built = performance.now();
         const { url, server } = await serveStatic(path.join(dir, app.serve));
         try {

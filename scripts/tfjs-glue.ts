@@ -103,7 +103,8 @@ export default function webinferThreadedSimd(config) {
       reject(new Error(reason));
     };
     const timer = setTimeout(() => fail("the WASM threads did not start within ${THREAD_START_TIMEOUT_MS / 1000} s"), ${THREAD_START_TIMEOUT_MS});
-    config.mainScriptUrlOrBlob = ${threadScriptUrl};
+    // Absolute: the pthreads run from blob: URLs, where a root-relative URL (Next.js writes /_next/static/…) is invalid.
+    config.mainScriptUrlOrBlob = new URL(${threadScriptUrl}, self.location.href).href;
     config.onPthreadError = (e) => {
       const where = e && e.filename ? " (" + e.filename + (e.lineno ? ":" + e.lineno : "") + ")" : "";
       fail("a WASM thread failed to start: " + ((e && e.message) || (e && e.type) || "error event") + where);

@@ -44,7 +44,7 @@ describe('the threaded glue', () => {
   it('as bundled: starts its threads from the given file, reports a failed thread instead of throwing', () => {
     const mod = threadedModule(THREADED, 'THREAD_URL');
     expect(freeNodeGlobals(mod)).toEqual([]);
-    expect(mod).toContain('config.mainScriptUrlOrBlob = THREAD_URL;');
+    expect(mod).toContain('config.mainScriptUrlOrBlob = new URL(THREAD_URL, self.location.href).href;');
     expect(mod).toMatch(/Module\.onPthreadError\) \{\s*e && e\.preventDefault && e\.preventDefault\(\), Module\.onPthreadError\(e\);\s*return;\s*\}\s*throw e;/);
     expect(mod).toContain(JSON.stringify(THREAD_FAILURE_KEY));
     expect(mod).toMatch(/export default function webinferThreadedSimd\(config\)/);
