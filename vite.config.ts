@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
+import { plainModule, withoutNodeGlobals, THREAD_SCRIPT, threadedModule, threadScript, workerContentsModule } from './scripts/tfjs-glue.js';
 
 const require = createRequire(import.meta.url);
 const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'] as const;
@@ -50,6 +51,8 @@ function wasmAssets(): Plugin {
         const source = readFileSync(require.resolve(`@tensorflow/tfjs-backend-wasm/dist/${file}`));
         this.emitFile({ type: 'asset', fileName: `assets/${file}`, source });
       }
+      const glue = readFileSync(require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js'), 'utf8');
+      this.emitFile({ type: 'asset', fileName: `assets/${THREAD_SCRIPT}`, source: threadScript(glue) });
       for (const file of ENGINE_FILES) {
         this.emitFile({ type: 'asset', fileName: `assets/${file}`, source: readFileSync(resolve(import.meta.dirname, 'workers/engine/wasm', file)) });
       }
@@ -160,6 +163,60 @@ export function tfjsThreadedGluePatches(): Plugin {
   };
 }
 
+/**
+ * Library build, worker bundle: the tfjs WASM glue without Node branches, its threads started from a real
+ * file (emitted by `wasmAssets` as `assets/tfjs-backend-wasm-threaded-simd.js`), a failed thread start
+ * reported instead of thrown. See scripts/tfjs-glue.ts.
+ */
+function tfjsWasmGlue(): Plugin {
+  return {
+    name: 'webinfer:tfjs-wasm-glue',
+    enforce: 'pre',
+    transform(code, id) {
+      const file = /tfjs-backend-wasm[\\/]wasm-out[\\/](tfjs-backend-wasm(?:-threaded-simd)?(?:\.worker)?\.js)$/.exec(id.split('?')[0] ?? '')?.[1];
+      if (!file) return null;
+      if (file === 'tfjs-backend-wasm-threaded-simd.js') return { code: threadedModule(code, `__WEBINFER_WASM_URL__(${JSON.stringify(THREAD_SCRIPT)})`), map: null };
+      if (file === 'tfjs-backend-wasm.js') return { code: plainModule(code), map: null };
+      if (file === 'tfjs-backend-wasm-threaded-simd.worker.js') return { code: workerContentsModule(code), map: null };
+      return null;
+    },
+  };
+}
+
+/**
+ * Library build, worker bundle: tfjs's own environment probes (`typeof process`, `typeof global`,
+ * `process.hrtime()` in its Node platform) see `undefined`, so no free Node global is left in the worker
+ * chunk for a consumer's bundler to rewrite or polyfill (scripts/tfjs-glue.ts `withoutNodeGlobals`).
+ */
+function tfjsNodeGlobals(): Plugin {
+  return {
+    name: 'webinfer:tfjs-node-globals',
+    transform(code, id) {
+      if (!/[\\/]node_modules[\\/]@tensorflow[\\/].*\.js$/.test(id.split('?')[0] ?? '') || /[\\/]wasm-out[\\/]/.test(id)) return null;
+      if (!/\b(process|global|require|__filename|__dirname|Buffer)\b/.test(code)) return null;
+      return { code: withoutNodeGlobals(code), map: null };
+    },
+  };
+}
+
+/**
+ * Library build, worker bundle (after minification): every asset reference as `new URL("./file", import.meta.url)`
+ * with a plain string. The minifier writes template literals (`new URL(\`./x.wasm\`, import.meta.url)`), which
+ * not every consumer's bundler recognises as an asset reference.
+ */
+function plainAssetUrls(): Plugin {
+  return {
+    name: 'webinfer:plain-asset-urls',
+    enforce: 'post',
+    generateBundle(_options, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        chunk.code = chunk.code.replace(/new URL\(`(\.\/[\w.-]+)`,\s*import\.meta\.url\)/g, (_m, file: string) => `new URL(${JSON.stringify(file)}, import.meta.url)`);
+      }
+    },
+  };
+}
+
 export default defineConfig(({ command, mode }) => {
   if (command === 'build' && mode === 'production') {
     return {
@@ -182,7 +239,7 @@ export default defineConfig(({ command, mode }) => {
       plugins: [cleanLibOutput(resolve(import.meta.dirname, 'dist')), canonicalWorkerUrl()],
       worker: {
         format: 'es',
-        plugins: () => [wasmAssets(), tfjsThreadedGluePatches(), canonicalNestedWorkerUrl()],
+        plugins: () => [wasmAssets(), tfjsWasmGlue(), tfjsNodeGlobals(), canonicalNestedWorkerUrl(), plainAssetUrls()],
         rollupOptions: { output: { entryFileNames: 'assets/[name]-[hash].js', chunkFileNames: 'assets/[name]-[hash].js', minify: true, sourcemap: false } },
       },
     };

@@ -91,6 +91,10 @@ for (const wasm of WASM_FILES) {
   else if (!readFileSync(hits[0]).equals(readFileSync(path.join(PKG_DIR, 'dist/assets', wasm)))) problems.push(`${rel(hits[0])} differs from the package's ${wasm}`);
   else found.push(hits[0]);
 }
+// The WASM thread bootstrap (a real file since issue 11), emitted and referenced by the worker.
+const bootstrap = files.filter((f) => /^tfjs-backend-wasm-threaded-simd-[\w-]{8}\.js$/.test(path.basename(f)));
+if (bootstrap.length !== 1) problems.push(`expected the thread bootstrap tfjs-backend-wasm-threaded-simd-*.js emitted once in ${rel(OUT)}, found ${bootstrap.length}`);
+else if (workers.length === 1 && !readFileSync(workers[0], 'utf8').includes(path.basename(bootstrap[0]))) problems.push(`the worker chunk does not reference ${path.basename(bootstrap[0])}`);
 // The emitted worker must reference the emitted wasm files by their emitted names.
 if (workers.length === 1) {
   const code = readFileSync(workers[0], 'utf8');

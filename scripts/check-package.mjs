@@ -14,7 +14,7 @@
  * Prints one line per check and exits non-zero on the first failure.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,19 @@ function check(name, fn) {
     console.log(`FAIL ${name}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
+/**
+ * Free Node globals in a script, by esbuild's scope analysis (each name is `define`d to a marker, which esbuild
+ * substitutes only for free references); the same scan as scripts/tfjs-glue.ts `freeNodeGlobals`.
+ */
+const NODE_GLOBALS = ['process', '__filename', '__dirname', 'require', 'module', 'exports', 'global', 'Buffer'];
+async function loadScanner() {
+  const { transformSync } = await import('esbuild');
+  return (code) => {
+    const out = transformSync(code, { define: Object.fromEntries(NODE_GLOBALS.map((n) => [n, `__WEBINFER_FREE_${n}__`])), loader: 'js', charset: 'utf8', legalComments: 'none' }).code;
+    return NODE_GLOBALS.filter((n) => out.includes(`__WEBINFER_FREE_${n}__`));
+  };
+}
+const freeNodeGlobals = await loadScanner();
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 /** `npm pack --json`; lifecycle scripts (prepack) print to the same stdout, so the JSON is the last top-level array. */
 const pack = (cwd, dest) => {
@@ -78,15 +91,50 @@ try {
     return `webinfer ${webinfer.entryCount} files ${(webinfer.size / 1024).toFixed(0)} kB, @webinfer/registry ${registry.entryCount} files ${(registry.size / 1024).toFixed(0)} kB`;
   });
 
+  check('the packed worker chunk has no free Node global; the WASM thread bootstrap ships as a file', () => {
+    if (!webinfer) throw new Error('no tarball');
+    const x = path.join(tmp, 'x');
+    mkdirSync(x);
+    sh('tar', ['-xzf', path.join(tarballs, webinfer.filename), '-C', x]);
+    const assets = path.join(x, 'package/dist/assets');
+    const js = readdirSync(assets).filter((f) => f.endsWith('.js'));
+    const bad = [];
+    for (const f of [...js.map((j) => path.join(assets, j)), path.join(x, 'package/dist/index.js'), path.join(x, 'package/dist/protocol.js')]) {
+      const found = freeNodeGlobals(readFileSync(f, 'utf8'));
+      if (found.length) bad.push(`${path.basename(f)}: ${found.join(', ')}`);
+    }
+    if (bad.length) throw new Error(`free Node globals left: ${bad.join('; ')}`);
+    if (!js.includes('tfjs-backend-wasm-threaded-simd.js')) throw new Error('dist/assets/tfjs-backend-wasm-threaded-simd.js is missing');
+    const worker = js.find((f) => /^runtime\.worker-[\w-]+\.js$/.test(f));
+    const code = readFileSync(path.join(assets, worker), 'utf8');
+    if (!code.includes('new URL("./tfjs-backend-wasm-threaded-simd.js", import.meta.url)')) throw new Error('the worker does not reference the thread bootstrap as new URL("./tfjs-backend-wasm-threaded-simd.js", import.meta.url)');
+    return `${js.length} scripts scanned`;
+  });
+
   check('webinfer depends on comlink and valibot only; the registry tools moved to @webinfer/registry', () => {
     if (!webinfer || !registry) throw new Error('no tarballs');
     const pkg = JSON.parse(sh('tar', ['-xOzf', path.join(tarballs, webinfer.filename), 'package/package.json']));
     const deps = Object.keys(pkg.dependencies ?? {}).sort();
     if (deps.join(',') !== 'comlink,valibot') throw new Error(`dependencies are ${deps.join(', ')}`);
-    if (pkg.bin) throw new Error(`webinfer still declares bin ${JSON.stringify(pkg.bin)}`);
+    if (JSON.stringify(pkg.bin) !== JSON.stringify({ 'webinfer-copy-assets': './bundler/copy-assets.mjs' })) throw new Error(`webinfer declares bin ${JSON.stringify(pkg.bin)} (expected only webinfer-copy-assets)`);
     const rpkg = JSON.parse(sh('tar', ['-xOzf', path.join(tarballs, registry.filename), 'package/package.json']));
     for (const d of ['hono', '@hono/node-server', 'commander', 'prom-client', 'webinfer']) if (!rpkg.dependencies?.[d]) throw new Error(`@webinfer/registry does not depend on ${d}`);
     return `webinfer: ${deps.join(', ')}`;
+  });
+
+  check('publint --strict and @arethetypeswrong/cli (profile esm-only) pass on both tarballs', () => {
+    if (!webinfer || !registry) throw new Error('no tarballs');
+    const bin = (n) => path.join(REPO, 'node_modules/.bin', n);
+    const out = [];
+    for (const t of [webinfer, registry]) {
+      const file = path.join(tarballs, t.filename);
+      const p = spawnSync(bin('publint'), ['run', file, '--strict'], { encoding: 'utf8' });
+      if (p.status !== 0) throw new Error(`publint ${t.filename}: ${(p.stdout + p.stderr).trim().split('\n').slice(-6).join(' | ')}`);
+      const a = spawnSync(bin('attw'), [file, '--profile', 'esm-only', '--format', 'ascii', '--no-emoji'], { encoding: 'utf8' });
+      if (a.status !== 0) throw new Error(`attw ${t.filename}: ${(a.stdout + a.stderr).trim().split('\n').slice(-8).join(' | ')}`);
+      out.push(t.filename);
+    }
+    return out.join(', ');
   });
 
   const app = path.join(tmp, 'app');
@@ -112,6 +160,20 @@ try {
     const out = sh('npx', ['--no-install', 'webinfer-registry', '--help'], { cwd: app });
     if (!/Usage: webinfer-registry/.test(out) || !/publish/.test(out)) throw new Error(`unexpected help: ${out.slice(0, 200)}`);
     return out.split('\n')[0];
+  });
+
+  check('the published types hide the test hooks (client.debug, debug option, debugLogits) and type-check an app', () => {
+    const tsc = path.join(REPO, 'node_modules/typescript/bin/tsc');
+    const opts = ['--noEmit', '--strict', '--module', 'esnext', '--moduleResolution', 'bundler', '--target', 'es2022', '--lib', 'es2022,dom', '--skipLibCheck', 'false'];
+    writeFileSync(path.join(app, 'ok.ts'), "import { createClient } from 'webinfer';\nconst client = createClient({ registry: 'https://example.org/registry' });\nexport const run = async (): Promise<string> => (await client.classify('fashion-mnist-cnn@stable', { data: new Uint8ClampedArray(784), width: 28, height: 28, channels: 1 }))[0]?.label ?? '';\n");
+    const ok = spawnSync(process.execPath, [tsc, ...opts, 'ok.ts'], { cwd: app, encoding: 'utf8' });
+    if (ok.status !== 0) throw new Error(`an app using the public API does not type-check: ${ok.stdout.trim().split('\n').slice(0, 5).join(' | ')}`);
+    writeFileSync(path.join(app, 'hooks.ts'), "import { createClient } from 'webinfer';\nconst client = createClient({ registry: 'https://example.org/registry', debug: true });\nclient.debug.crashWorker();\nexport const f = async () => (await client.load('tiny-gpt', { task: 'text-generation' })).debugLogits([1]);\n");
+    const bad = spawnSync(process.execPath, [tsc, ...opts, 'hooks.ts'], { cwd: app, encoding: 'utf8' });
+    const codes = [...bad.stdout.matchAll(/hooks\.ts\((\d+),\d+\): error (TS\d+)/g)].map((m) => `${m[1]}:${m[2]}`);
+    const want = ['2:TS2353', '3:TS2339', '4:TS2339'];
+    if (codes.join(',') !== want.join(',')) throw new Error(`expected ${want.join(', ')} (debug hidden), got ${codes.join(', ') || 'no error'}: ${bad.stdout.trim().split('\n').slice(0, 4).join(' | ')}`);
+    return 'debug, debugLogits: not in the types';
   });
 
   check('an app importing webinfer and webinfer/protocol bundles for the browser with no Node module', () => {

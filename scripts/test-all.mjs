@@ -3,7 +3,7 @@
  * `npm test`: every test, in order — type checks, the layer check (dependency-cruiser),
  * type-level API tests, unit tests (vitest: the browser package's and the registry
  * package's), the build of both packages, the package checks (packed, installed, bundled),
- * the consumer app build, the browser tests (Playwright, headless Chromium, with and without
+ * the consumer app build, the consumer apps per bundler (scripts/consumers.ts), the browser tests (Playwright, headless Chromium, with and without
  * WebGPU), then the benchmark harness in smoke mode. Stops at the first failing step and
  * ends with one summary line: `webinfer: N passed, M failed`.
  */
@@ -22,6 +22,9 @@ const steps = [
   // Both packages as users get them: packed from a clean copy, installed into an empty folder (scripts/check-package.mjs).
   ['package checks', 'npm', ['run', '--silent', 'check:package']],
   ['consumer app build', 'npm', ['run', '--silent', 'build:consumer']],
+  // Fresh apps per tool (Vite latest dev+build, Vite 5 dev+build, esbuild, Rollup, webpack 5) installing the packed
+  // tarballs, opened in headless Chromium with COOP/COEP (scripts/consumers.ts).
+  ['consumer apps per bundler', 'npx', ['tsx', 'scripts/consumers.ts']],
   ['browser tests', 'npx', ['playwright', 'test']],
   // The benchmark harness in smoke mode (few iterations): proves every workload still runs; its numbers are not meaningful.
   ['benchmark smoke run', 'npx', ['tsx', 'bench/run.ts', '--smoke', '--skip-lib-build']],
@@ -35,7 +38,7 @@ let failedStep;
 let typeCounts = { passed: 0, failed: 0 };
 /** Steps whose output is counted line by line (`ok …` / `FAIL …`), or as one test when they print no such lines. */
 const counted = { passed: 0, failed: 0 };
-const LINE_COUNTED = new Set(['layer check', 'engine build check', 'package checks']);
+const LINE_COUNTED = new Set(['layer check', 'engine build check', 'package checks', 'consumer apps per bundler']);
 for (const [name, cmd, args] of steps) {
   console.log(`\n=== ${name}: ${cmd} ${args.join(' ')}`);
   const started = Date.now();

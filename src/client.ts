@@ -39,7 +39,10 @@ export interface WebInferClient {
   memory(): Promise<MemoryInfo>;
   /** Frees every model and stops the worker. */
   dispose(): Promise<void>;
-  /** Test hooks; they do nothing unless the client was created with `debug: true`. */
+  /**
+   * Test hooks; they do nothing unless the client was created with `debug: true`.
+   * @internal Not in the published types (stripInternal): webinfer's own tests only.
+   */
   readonly debug: {
     crashWorker(mode?: 'throw' | 'close'): void;
     loseWebGPUDevice(when?: 'now' | 'during-next-run'): Promise<boolean>;

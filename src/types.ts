@@ -64,7 +64,10 @@ export interface ClientOptions {
    * call on its own.
    */
   readonly batching?: boolean | BatchingOptions;
-  /** Enables test hooks (`client.debug`). */
+  /**
+   * Enables test hooks (`client.debug`).
+   * @internal Not in the published types (stripInternal): webinfer's own tests only.
+   */
   readonly debug?: boolean;
 }
 

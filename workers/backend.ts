@@ -26,7 +26,19 @@ export interface SelectOptions {
   readonly onDeviceLost: (reason: string) => void;
 }
 
-type Attempt = { ok: true; info: Omit<BackendInfo, 'rejected' | 'fallbacks'> } | { ok: false; reason: string };
+type Attempt =
+  | { ok: true; info: Omit<BackendInfo, 'rejected' | 'fallbacks'>; /** Configurations of this backend that could not start (e.g. WASM threads). */ notes?: { name: BackendName; reason: string }[] }
+  | { ok: false; reason: string };
+
+/**
+ * Where the library build's threaded tfjs glue records why its threads could not start (scripts/tfjs-glue.ts,
+ * THREAD_FAILURE_KEY); undefined when they started or were never tried.
+ */
+const THREAD_FAILURE = Symbol.for('webinfer.wasmThreadFailure');
+function threadFailure(): string | undefined {
+  const v = (globalThis as Record<symbol, unknown>)[THREAD_FAILURE];
+  return typeof v === 'string' ? v : undefined;
+}
 
 let currentDevice: GPUDevice | undefined;
 
@@ -49,6 +61,7 @@ export async function selectBackend(opts: SelectOptions, fallbacks: BackendInfo[
     }
     const attempt = await tryBackend(name, opts);
     if (attempt.ok) {
+      rejected.push(...(attempt.notes ?? []));
       // Every other backend gets a reason too: lower priority, or not asked for.
       const all: BackendName[] = ['webgpu', 'wasm', 'cpu'];
       for (const other of all) {
@@ -164,7 +177,21 @@ async function tryWasm(opts: SelectOptions): Promise<Attempt> {
   if (typeof WebAssembly !== 'object') return { ok: false, reason: 'WebAssembly is not available' };
   setWasmPaths({ ...opts.wasmPaths });
   if (opts.wasmThreads > 0) setThreadsCount(opts.wasmThreads);
-  if (!(await tf.setBackend('wasm'))) return { ok: false, reason: 'tfjs could not initialise the WASM backend (were the .wasm files found? see wasmPaths)' };
+  const notes: { name: BackendName; reason: string }[] = [];
+  const threadsWanted = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
+  let started = await tf.setBackend('wasm');
+  if (!started && threadsWanted) {
+    // The threaded module could not start (a thread's script failed, or it timed out): run single-threaded
+    // SIMD WASM instead, for the rest of this worker's life, and say why.
+    const why = threadFailure() ?? 'tfjs could not initialise the threaded WASM module';
+    notes.push({ name: 'wasm', reason: `multi-threaded WASM could not start (${why}); fell back to single-threaded WASM` });
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    started = await tf.setBackend('wasm');
+  }
+  if (!started) {
+    const why = notes[0]?.reason;
+    return { ok: false, reason: `tfjs could not initialise the WASM backend (were the .wasm files found? see wasmPaths)${why ? `; ${why}` : ''}` };
+  }
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const threads = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) === true;
   const test = await selfTest();
@@ -174,7 +201,9 @@ async function tryWasm(opts: SelectOptions): Promise<Attempt> {
   }
   const threadCount = threads ? getThreadsCount() : 1;
   const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
-  const why = threads
+  const why = notes.length
+    ? 'single-threaded: the threaded build could not start (see rejected)'
+    : threads
     ? threadCount > 1
       ? `${threadCount} threads (page is cross-origin isolated)`
       : `threaded build (page is cross-origin isolated), but XNNPACK runs 1 thread (${cores} logical core${cores === 1 ? '' : 's'}, or wasmThreads: 1)`
@@ -192,6 +221,7 @@ async function tryWasm(opts: SelectOptions): Promise<Attempt> {
       crossOriginIsolated: isIsolated(),
       selfTest: { ms: test.ms, maxError: test.maxError },
     },
+    notes,
   };
 }
 

@@ -11,6 +11,9 @@
  * webinfer-registry token create ci --scope publish --root .registry
  * WEBINFER_REGISTRY_TOKEN=wi_… webinfer-registry promote tiny-cnn stable 1.1.0 --registry http://127.0.0.1:8080
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { check, Variant } from 'webinfer/protocol';
 import { verifyRegistry } from './ops.js';
@@ -218,21 +221,26 @@ export function makeProgram(): Command {
   program
     .command('serve')
     .description('serve the registry over HTTP: protocol v1 reads, token-protected writes, /healthz, /metrics')
-    .requiredOption('--root <dir>', 'registry root directory')
+    .option('--root <dir>', 'registry root directory')
+    .option('--demo', "serve the demo models of @webinfer/models (npm install @webinfer/models) instead of --root")
     .option('--port <n>', 'port', '8080')
     .option('--host <addr>', 'interface to listen on', '127.0.0.1')
     .option('--max-blob-mb <n>', 'largest blob upload, MiB', '4096')
     .option('--upload-stall-s <n>', 'refuse an upload that sends nothing for this long', '30')
-    .action(async (o: { root: string; port: string; host: string; maxBlobMb: string; uploadStallS: string }) => {
+    .action(async (o: { root?: string; demo?: boolean; port: string; host: string; maxBlobMb: string; uploadStallS: string }) => {
+      if (o.demo === true && o.root !== undefined) throw new RegistryStoreError('--demo and --root exclude each other', 'INVALID');
+      const root = o.demo === true ? demoRoot() : o.root;
+      if (root === undefined) throw new RegistryStoreError("required option '--root <dir>' not specified (or pass --demo)", 'INVALID');
       const { startRegistryServer } = await import('./server/serve.js');
       const s = await startRegistryServer({
-        root: o.root,
+        root,
         port: Number(o.port),
         host: o.host,
         maxBlobBytes: Math.round(Number(o.maxBlobMb) * 1024 * 1024),
         uploadStallMs: Number(o.uploadStallS) * 1000,
       });
-      process.stderr.write(`webinfer-registry: serving ${new RegistryStore(o.root).root} at ${s.url}\n`);
+      process.stderr.write(`webinfer-registry: serving ${new RegistryStore(root).root} at ${s.url}\n`);
+      if (o.demo === true) process.stderr.write(`webinfer-registry: demo models: fashion-mnist-cnn@stable, emotion@stable, tiny-gpt@stable (createClient({ registry: '${s.url}' }))\n`);
       const stop = (): void => {
         void s.close().then(() => process.exit(0));
       };
@@ -290,3 +298,20 @@ export async function main(argv: string[] = process.argv): Promise<number> {
 }
 
 process.exitCode = await main();
+
+/**
+ * The registry tree of `@webinfer/models`: resolved from the current folder first (the user's project),
+ * then from this package's own location.
+ */
+function demoRoot(): string {
+  for (const from of [path.join(process.cwd(), 'noop.js'), import.meta.url]) {
+    try {
+      const pkg = createRequire(from).resolve('@webinfer/models/package.json');
+      const root = path.join(path.dirname(pkg), 'registry');
+      if (existsSync(path.join(root, 'v1', 'models.json'))) return root;
+    } catch {
+      // not installed there
+    }
+  }
+  throw new RegistryStoreError('--demo needs the demo models: npm install @webinfer/models', 'NOT_FOUND');
+}

@@ -99,3 +99,31 @@ test.describe('the packed package in a Vite app', () => {
     expect(wasm[0]!.type).toBe('application/wasm');
   });
 });
+
+test.describe('the packed package when WASM threads cannot start', () => {
+  test('a thread bootstrap that throws: single-threaded SIMD WASM, the reason in backend.rejected, same scores', async ({ open, registry, page: fixturePage }) => {
+    // The threads start from a real file (assets/tfjs-backend-wasm-threaded-simd-*.js, scripts/tfjs-glue.ts); a page
+    // where that file throws (a bundler that broke it, a CSP, a proxy) must not crash the worker.
+    const reference = await tinyCnnReference(pattern(28, 28, 1), 1);
+    const served: string[] = [];
+    await fixturePage.context().route(/\/consumer\/assets\/tfjs-backend-wasm-threaded-simd-[\w-]{8}\.js$/, (route) => {
+      served.push(route.request().url());
+      return route.fulfill({ status: 200, contentType: 'text/javascript', headers: { 'Cross-Origin-Resource-Policy': 'same-origin' }, body: 'throw new Error("planted: the thread bootstrap is broken");' });
+    });
+    // (The fixture fails the test on any uncaught error on the page.)
+    const page = await open({ coi: true, path: consumerPath(registryUrl(registry)), ready: READY });
+    const r = await classifyInConsumer(page);
+    expect(r.error, 'classify() failed in the consumer app').toBeUndefined();
+    expect(served.length, 'the broken thread bootstrap was requested').toBeGreaterThanOrEqual(1);
+    expect(r.backend?.name).toBe('wasm');
+    expect(r.backend?.crossOriginIsolated).toBe(true);
+    expect(r.backend?.threads).toBe(false);
+    expect(r.backend?.simd).toBe(true);
+    const note = (r.backend as unknown as { rejected: { name: string; reason: string }[] }).rejected.find((x) => x.name === 'wasm');
+    expect(note?.reason).toMatch(/^multi-threaded WASM could not start \(a WASM thread failed to start: .*planted: the thread bootstrap is broken/);
+    expect(note?.reason).not.toContain('[object');
+    const top = r.top!;
+    expect(top).toHaveLength(10);
+    for (const p of top) expect(Math.abs(p.score - (reference[p.index] as number)), `index ${p.index}`).toBeLessThan(1e-5);
+  });
+});
