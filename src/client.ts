@@ -9,6 +9,7 @@ import type { Classifier } from './handles/classifier.js';
 import type { ModelContext } from './handles/context.js';
 import { HANDLES } from './handles/index.js';
 import { newCallId, WorkerHost } from './worker-host.js';
+import { checkSignal, checkTimeout } from './options.js';
 import type { AnyModel, BackendInfo, BatchStats, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
 import type { InitRequest } from './shared/wire.js';
 
@@ -79,6 +80,11 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** Default time limit of a whole load (ClientOptions.loadTimeoutMs). */
+export const DEFAULT_LOAD_TIMEOUT_MS = 600_000;
+/** Default throughput floor of a download (ClientOptions.minBytesPerSecond). */
+export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
+
 /** Default largest batch of coalesced classify() calls. */
 const DEFAULT_MAX_BATCH = 64;
 
@@ -118,22 +124,24 @@ export function createClient(options: ClientOptions): WebInferClient {
     ...(options.token ? { token: options.token } : {}),
     cacheName: options.cacheName ?? 'webinfer-v1',
     retries: positive('retries', options.retries, 3),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 30_000),
+    requestTimeoutMs: checkTimeout('requestTimeoutMs', options.requestTimeoutMs, { finite: true }) ?? 30_000,
+    minBytesPerSecond: positive('minBytesPerSecond', options.minBytesPerSecond, DEFAULT_MIN_BYTES_PER_SECOND),
     maxBatch: maxBatchOf(options.batching),
     debug: options.debug === true,
   };
   const host = new WorkerHost({
     init,
     createWorker: options.createWorker ?? (() => new Worker(new URL('../workers/runtime.worker.ts', import.meta.url), { type: 'module', name: 'webinfer' })),
-    unresponsiveTimeoutMs: positive('unresponsiveTimeoutMs', options.unresponsiveTimeoutMs, 30_000),
+    unresponsiveTimeoutMs: checkTimeout('unresponsiveTimeoutMs', options.unresponsiveTimeoutMs, { finite: true }) ?? 30_000,
   });
+  const loadTimeoutMs = checkTimeout('loadTimeoutMs', options.loadTimeoutMs) ?? DEFAULT_LOAD_TIMEOUT_MS;
   const handles = new Map<number, AnyModel>();
   /** `client.classify(ref, …)`: one load per reference, shared by every caller, each with its own signal. */
   const shared = new SharedWork<string, Classifier>({ keep: true });
   let nextHandle = 1;
   const ctx: ModelContext = {
     host,
-    callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 60_000),
+    callTimeoutMs: checkTimeout('callTimeoutMs', options.callTimeoutMs) ?? 60_000,
     maxBatch: init.maxBatch,
     forget: (handle) => {
       handles.delete(handle);
@@ -152,6 +160,8 @@ export function createClient(options: ClientOptions): WebInferClient {
     if (opts.dtype !== undefined && !isOneOf(DTYPE_PREFERENCES, opts.dtype)) {
       throw new InvalidInputError(`dtype must be ${DTYPE_PREFERENCES.join(', ')}; got "${String(opts.dtype)}"`, { reason: 'bad-option', field: 'dtype' });
     }
+    const signal = checkSignal('signal', opts.signal);
+    const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs) ?? loadTimeoutMs;
     const handle = nextHandle++;
     const callId = newCallId();
     const progress = opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined;
@@ -160,7 +170,7 @@ export function createClient(options: ClientOptions): WebInferClient {
         info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}), ...(opts.dtype ? { dtype: opts.dtype } : {}) }, progress),
         generation: gen,
       }),
-      { signal: opts.signal, timeoutMs: opts.timeoutMs, callId, operation: 'load' },
+      { signal, timeoutMs, callId, operation: 'load' },
     );
     const Handle = HANDLES[info.task];
     const model = new Handle(ctx, handle, info, generation);
@@ -176,6 +186,8 @@ export function createClient(options: ClientOptions): WebInferClient {
     ready: (o) => host.ready(o?.signal),
     load: load as WebInferClient['load'],
     async classify(ref, image, opts = {}) {
+      checkSignal('signal', opts.signal);
+      checkTimeout('timeoutMs', opts.timeoutMs);
       // One load per reference, shared: a caller's signal aborts only its own wait (the load
       // stops when every caller waiting for it gave up).
       const model = await shared.join(

@@ -48,9 +48,17 @@ export interface ClientOptions {
   readonly cacheName?: string;
   /** Retries of a failed request (network error, 5xx, 429), with exponential backoff. Default 3. */
   readonly retries?: number;
-  /** A request that sends no byte for this long is aborted and retried. Default 30 000 ms. */
+  /** A request that sends no byte for this long is aborted and retried. Default 30 000 ms; must be > 0. */
   readonly requestTimeoutMs?: number;
-  /** Time limit of one `classify()`. Default 60 000 ms. */
+  /**
+   * Throughput floor of a download: a response body that brings fewer than this many bytes per second,
+   * measured over each `requestTimeoutMs` window, is a stall (aborted and retried), even though bytes keep
+   * arriving. Default 1024 (1 KiB/s); 0 turns the floor off (only the no-byte limit stays).
+   */
+  readonly minBytesPerSecond?: number;
+  /** Default time limit of a whole `load()` (every request, retry and the model's set-up). Default 600 000 ms (10 min); `Infinity`: none. */
+  readonly loadTimeoutMs?: number;
+  /** Time limit of one `classify()`. Default 60 000 ms; must be > 0 (`Infinity`: none). */
   readonly callTimeoutMs?: number;
   /** With calls pending, a worker that does not answer heartbeats for this long is declared crashed. Default 30 000 ms. */
   readonly unresponsiveTimeoutMs?: number;
@@ -83,7 +91,10 @@ export interface LoadOptions {
   readonly onProgress?: (progress: LoadProgress) => void;
   /** Aborts download and load. */
   readonly signal?: AbortSignal;
-  /** Time limit of the whole load. Default: none (each request has its own stall limit). */
+  /**
+   * Time limit of the whole load, in ms (> 0; `Infinity`: none). Default: the client's `loadTimeoutMs`
+   * (10 minutes). Past it the load fails with TimeoutError and its downloads are aborted.
+   */
   readonly timeoutMs?: number;
   /**
    * Which weights to download: `float32`, `float16` (half the bytes), `uint8` (a quarter, may lose

@@ -169,6 +169,26 @@ export class Loader {
     return { manifest, dtype: chosen, files, bytes: total, downloadedBytes: downloaded, offline, cached, warnings, release: (path) => void files.delete(path) };
   }
 
+  /** Downloads one blob until its bytes match the manifest (see {@link INTEGRITY_ATTEMPTS}); mismatching bytes are dropped. */
+  async #verifiedDownload(f: FileEntry, url: string, signal: AbortSignal, onBytes: (n: number) => void): Promise<Uint8Array> {
+    let last: IntegrityError | undefined;
+    for (const httpCache of INTEGRITY_ATTEMPTS) {
+      try {
+        const bytes = await fetchBytes(url, this.net, signal, onBytes, f.size, httpCache).catch((e: unknown) => notFoundAsBlob(e, f));
+        const actual = await sha256Hex(bytes);
+        if (bytes.byteLength === f.size && actual === f.sha256) return bytes;
+        last = new IntegrityError(
+          `${f.path}: downloaded bytes do not match the manifest (expected sha256 ${f.sha256} and ${f.size} bytes, got ${actual} and ${bytes.byteLength} bytes; fetched ${INTEGRITY_ATTEMPTS.indexOf(httpCache) + 1} times, the last bypassing the HTTP cache)`,
+          { file: f.path, expected: `sha256:${f.sha256}`, actual: `sha256:${actual}` },
+        );
+      } catch (e) {
+        if (!(e instanceof IntegrityError)) throw e;
+        last = e;
+      }
+    }
+    throw last!;
+  }
+
   /**
    * Downloads one blob, shared among concurrent callers, verifies it and stores it in the cache.
    * The shared entry lives until the cache write is done, so a load that starts meanwhile joins
@@ -181,17 +201,7 @@ export class Loader {
       const listeners = new Set<(n: number) => void>();
       const url = registryUrl(this.registry, paths.blob(f.sha256));
       const promise = (async () => {
-        const bytes = await fetchBytes(url, this.net, controller.signal, (n) => listeners.forEach((l) => l(n)), f.size, 'default').catch((e: unknown) =>
-          notFoundAsBlob(e, f),
-        );
-        const actual = await sha256Hex(bytes);
-        if (bytes.byteLength !== f.size || actual !== f.sha256) {
-          throw new IntegrityError(`${f.path}: downloaded bytes do not match the manifest (expected sha256 ${f.sha256} and ${f.size} bytes, got ${actual} and ${bytes.byteLength} bytes)`, {
-            file: f.path,
-            expected: `sha256:${f.sha256}`,
-            actual: `sha256:${actual}`,
-          });
-        }
+        const bytes = await this.#verifiedDownload(f, url, controller.signal, (n) => listeners.forEach((l) => l(n)));
         let stored: boolean | Error;
         try {
           stored = await this.store.putBlob(f.sha256, bytes);
@@ -233,6 +243,14 @@ export class Loader {
     });
   }
 }
+
+/**
+ * How a blob is fetched, in order, after bytes that do not match the manifest: through the HTTP cache
+ * (blobs are immutable, so a cached copy is normally right), then revalidating past it (`reload`: the
+ * fresh answer replaces a corrupt cached copy, in the browser's cache and any CDN that honours it), then
+ * around it (`no-store`). Only when all three disagree with the manifest is the load an IntegrityError.
+ */
+export const INTEGRITY_ATTEMPTS: readonly RequestCache[] = ['default', 'reload', 'no-store'];
 
 function notFoundAsBlob(e: unknown, f: FileEntry): never {
   if (e instanceof NotFound) {

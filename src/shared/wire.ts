@@ -129,6 +129,8 @@ export interface InitRequest {
   readonly retries: number;
   /** Stall limit of one request: no byte for this long aborts and retries it. */
   readonly requestTimeoutMs: number;
+  /** Throughput floor of a download, bytes per second over each `requestTimeoutMs` window (0: none). */
+  readonly minBytesPerSecond?: number;
   /** Largest batch of calls run as one model run; 1 = no batching (each call runs alone, at once). */
   readonly maxBatch: number;
   readonly debug: boolean;

@@ -83,6 +83,51 @@ describe('fetchBytes', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
   });
 
+  it('a trickle (one byte every 10 ms) below the throughput floor is a stall, although bytes keep coming', async () => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const trickle = () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            timer = setInterval(() => c.enqueue(new Uint8Array([1])), 10);
+          },
+          cancel() {
+            clearInterval(timer);
+          },
+        }),
+      );
+    const calls = scripted(trickle, trickle);
+    const t0 = Date.now();
+    const e = await fetchBytes('http://r/x', { retries: 1, timeoutMs: 100, minBytesPerSecond: 1000 }, never).catch((x: unknown) => x);
+    clearInterval(timer);
+    expect(e).toMatchObject({ name: 'RegistryUnavailableError' });
+    expect((e as Error).message).toMatch(/below the floor of 1000 bytes\/s/);
+    expect(calls).toHaveLength(2);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a body at the floor or above is not a stall', async () => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let sent = 0;
+    scripted(() =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            timer = setInterval(() => {
+              c.enqueue(new Uint8Array(50));
+              if (++sent === 30) {
+                clearInterval(timer);
+                c.close();
+              }
+            }, 10);
+          },
+        }),
+      ),
+    );
+    const bytes = await fetchBytes('http://r/x', { retries: 0, timeoutMs: 100, minBytesPerSecond: 1000 }, never);
+    expect(bytes.byteLength).toBe(1500);
+  });
+
   it('the caller\'s abort wins at once, as our AbortError', async () => {
     scripted(() => Promise.reject(new TypeError('down')), () => new Response('x'));
     const ac = new AbortController();
@@ -176,6 +221,68 @@ describe('Loader', () => {
     routed({ 'v1/models/m/index.json': index, 'v1/models/m/versions/1.0.0.json': manifest });
     const loader = new Loader('http://r', opts, new ModelStore('t'));
     await expect(loader.load('m@stable', 'float32', never, () => undefined)).rejects.toMatchObject({ name: 'ManifestError', fields: { issues: ['missing blob'] } });
+  });
+
+  describe('a blob whose bytes do not match', () => {
+    const good = new TextEncoder().encode('{"real":"model"}');
+    const bad = new TextEncoder().encode('{"rotten":"bit"}');
+    const m = (bytes: Uint8Array) => ({ ...manifest, variants: { float32: { entry: 'model.json', files: [{ path: 'model.json', size: bytes.byteLength, sha256: sha(bytes) }] } } });
+    /** The registry: documents, then the blob answered per `cache` mode by `blob`. */
+    const serve = (blob: (mode: RequestCache | undefined) => Uint8Array) => {
+      const modes: Array<RequestCache | undefined> = [];
+      vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+        const path = url.replace('http://r/', '');
+        if (path === 'v1/models/m/versions/1.0.0.json') return new Response(JSON.stringify(m(good)));
+        if (path.startsWith('v1/blobs/')) {
+          modes.push(init?.cache);
+          return new Response(blob(init?.cache) as Uint8Array<ArrayBuffer>);
+        }
+        return new Response('', { status: 404 });
+      });
+      return modes;
+    };
+
+    it('is fetched again past the HTTP cache (reload, then no-store) and the good bytes are used and cached', async () => {
+      const cache = new MemoryCache();
+      vi.stubGlobal('caches', { open: async () => cache });
+      // A browser/CDN cache holding corrupt bytes: only a request that bypasses it gets the repaired file.
+      const modes = serve((mode) => (mode === 'no-store' ? good : bad));
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      const files = await loader.load('m@1.0.0', 'float32', never, () => undefined);
+      expect(new TextDecoder().decode(files.files.get('model.json'))).toBe('{"real":"model"}');
+      expect(modes).toEqual(['default', 'reload', 'no-store']);
+      const stored = [...cache.map.entries()].filter(([k]) => k.includes('/sha256/'));
+      expect(stored.map(([, v]) => new TextDecoder().decode(v))).toEqual(['{"real":"model"}']);
+    });
+
+    it('a reload that brings good bytes stops there', async () => {
+      vi.stubGlobal('caches', undefined);
+      const modes = serve((mode) => (mode === 'default' ? bad : good));
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      await loader.load('m@1.0.0', 'float32', never, () => undefined);
+      expect(modes).toEqual(['default', 'reload']);
+    });
+
+    it('bad bytes every time: an IntegrityError, and nothing of them is stored', async () => {
+      const cache = new MemoryCache();
+      vi.stubGlobal('caches', { open: async () => cache });
+      const modes = serve(() => bad);
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      await expect(loader.load('m@1.0.0', 'float32', never, () => undefined)).rejects.toMatchObject({
+        name: 'IntegrityError',
+        fields: { file: 'model.json', expected: `sha256:${sha(good)}`, actual: `sha256:${sha(bad)}` },
+      });
+      expect(modes).toEqual(['default', 'reload', 'no-store']);
+      expect([...cache.map.keys()].filter((k) => k.includes('/sha256/'))).toEqual([]);
+    });
+
+    it('too many bytes is retried the same way', async () => {
+      vi.stubGlobal('caches', undefined);
+      const modes = serve((mode) => (mode === 'reload' ? good : new Uint8Array(good.byteLength + 10)));
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      await loader.load('m@1.0.0', 'float32', never, () => undefined);
+      expect(modes).toEqual(['default', 'reload']);
+    });
   });
 
   it('an unknown model or version is a ModelNotFoundError', async () => {
