@@ -80,6 +80,9 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** A Subresource-Integrity-style SHA-256: `sha256-` and 44 base64 characters. */
+const INTEGRITY = /^sha256-[A-Za-z0-9+/]{43}=$/;
+
 /** Default time limit of a whole load (ClientOptions.loadTimeoutMs). */
 export const DEFAULT_LOAD_TIMEOUT_MS = 600_000;
 /** Default throughput floor of a download (ClientOptions.minBytesPerSecond). */
@@ -160,6 +163,9 @@ export function createClient(options: ClientOptions): WebInferClient {
     if (opts.dtype !== undefined && !isOneOf(DTYPE_PREFERENCES, opts.dtype)) {
       throw new InvalidInputError(`dtype must be ${DTYPE_PREFERENCES.join(', ')}; got "${String(opts.dtype)}"`, { reason: 'bad-option', field: 'dtype' });
     }
+    if (opts.integrity !== undefined && (typeof opts.integrity !== 'string' || !INTEGRITY.test(opts.integrity))) {
+      throw new InvalidInputError(`integrity must be "sha256-" and the base64 SHA-256 of the manifest, got ${JSON.stringify(opts.integrity)}`, { reason: 'bad-option', field: 'integrity' });
+    }
     const signal = checkSignal('signal', opts.signal);
     const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs) ?? loadTimeoutMs;
     const handle = nextHandle++;
@@ -167,7 +173,7 @@ export function createClient(options: ClientOptions): WebInferClient {
     const progress = opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined;
     const { info, generation } = await host.call(
       async (remote, _backend, gen) => ({
-        info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}), ...(opts.dtype ? { dtype: opts.dtype } : {}) }, progress),
+        info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}), ...(opts.dtype ? { dtype: opts.dtype } : {}), ...(opts.integrity ? { integrity: opts.integrity } : {}) }, progress),
         generation: gen,
       }),
       { signal, timeoutMs, callId, operation: 'load' },

@@ -103,4 +103,10 @@ export interface LoadOptions {
    * InvalidInputError (`reason: 'dtype-unavailable'`). `model.info.dtype` says what was loaded.
    */
   readonly dtype?: DtypePreference;
+  /**
+   * Pins the version manifest like Subresource Integrity: `sha256-<base64>` of its exact bytes (`model.info.integrity`
+   * of an earlier load). A manifest that hashes otherwise fails with
+   * ManifestError (`reason: 'integrity-mismatch'`); the manifest pins every file's SHA-256 in turn.
+   */
+  readonly integrity?: string;
 }

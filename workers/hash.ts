@@ -7,3 +7,11 @@ export async function sha256Hex(data: ArrayBuffer | Uint8Array): Promise<string>
   for (let i = 0; i < bytes.length; i++) hex += (bytes[i] as number).toString(16).padStart(2, '0');
   return hex;
 }
+
+/** SHA-256 of bytes as a Subresource Integrity string, `sha256-<base64>`. */
+export async function sha256Integrity(data: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>));
+  let bin = '';
+  for (let i = 0; i < digest.length; i++) bin += String.fromCharCode(digest[i] as number);
+  return `sha256-${btoa(bin)}`;
+}

@@ -15,7 +15,7 @@ import { QuotaExceededError } from '../src/shared/errors/quota-exceeded.js';
 import { RegistryUnavailableError } from '../src/shared/errors/registry-unavailable.js';
 import { formatRef, parseRef, paths, registryUrl, resolveVersion } from '../src/shared/registry/refs.js';
 import { check, Manifest, manifestProblems, ModelIndex, type Dtype, type FileEntry } from '../src/shared/registry/schema.js';
-import { sha256Hex } from './hash.js';
+import { sha256Hex, sha256Integrity } from './hash.js';
 import { abortError, throwIfAborted } from '../src/shared/abort.js';
 import { fetchBytes, NotFound, notFoundAsModel, type NetOptions } from './net.js';
 import type { LoadProgress } from '../src/shared/types.js';
@@ -50,32 +50,45 @@ interface Inflight {
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
 
 export class Loader {
   readonly #inflight = new Map<string, Inflight>();
+  /** manifest URL → `sha256-…` of the manifest accepted for it (see #trustManifest). */
+  readonly #seen = new Map<string, string>();
   constructor(
     readonly registry: string,
     readonly net: NetOptions,
     readonly store: ModelStore,
   ) {}
 
-  /** Fetches a JSON document; on network failure falls back to its last good cached copy. */
-  async #doc<S extends GenericSchema>(path: string, schema: S, signal: AbortSignal, onNotFound: (e: unknown) => never): Promise<{ value: InferOutput<S>; offline: boolean }> {
+  /**
+   * Fetches a JSON document; on network failure falls back to its last good cached copy.
+   * `accept` (the trust checks of a manifest) runs on the raw bytes before the copy is kept.
+   */
+  async #doc<S extends GenericSchema>(
+    path: string,
+    schema: S,
+    signal: AbortSignal,
+    onNotFound: (e: unknown) => never,
+    accept?: (raw: Uint8Array, value: InferOutput<S>, offline: boolean) => Promise<void>,
+  ): Promise<{ value: InferOutput<S>; offline: boolean }> {
     const url = registryUrl(this.registry, path);
-    let text: string;
+    let raw: Uint8Array;
     let offline = false;
     try {
-      text = decoder.decode(await fetchBytes(url, this.net, signal));
+      raw = await fetchBytes(url, this.net, signal);
     } catch (e) {
       if (e instanceof RegistryUnavailableError) {
         const cached = await this.store.getDoc(url);
         if (cached === undefined) throw e;
-        text = cached;
+        raw = encoder.encode(cached);
         offline = true;
       } else {
         onNotFound(e);
       }
     }
+    const text = decoder.decode(raw);
     let data: unknown;
     try {
       data = JSON.parse(text);
@@ -84,12 +97,44 @@ export class Loader {
     }
     const r = check(schema, data);
     if (!r.ok) throw new ManifestError(`${url} does not match registry protocol v1: ${r.issues.slice(0, 3).join('; ')}`, { url, issues: r.issues });
+    if (accept) await accept(raw, r.value, offline);
     if (!offline) await this.store.putDoc(url, text);
     return { value: r.value, offline };
   }
 
-  /** Resolves a reference to its manifest (validated, consistent). */
-  async resolve(refText: string, signal: AbortSignal): Promise<{ manifest: Manifest; offline: boolean }> {
+  /**
+   * The trust checks of a version manifest, over its exact bytes:
+   * - pinned (`integrity`, like Subresource Integrity): the bytes must hash to it;
+   * - otherwise, versions are immutable: a manifest that differs from the one this client accepted
+   *   before for the same URL is refused (`immutable-violated`), never used silently.
+   * The hash of an accepted manifest is remembered (in memory and in the Cache API).
+   */
+  async #trustManifest(url: string, raw: Uint8Array, integrity: string | undefined): Promise<string> {
+    const actual = await sha256Integrity(raw);
+    if (integrity !== undefined) {
+      if (actual !== integrity) {
+        throw new ManifestError(`${url}: the manifest does not match the pinned integrity (expected ${integrity}, got ${actual})`, {
+          url,
+          issues: [`expected ${integrity}`, `got ${actual}`],
+          reason: 'integrity-mismatch',
+        });
+      }
+    } else {
+      const seen = this.#seen.get(url) ?? (await this.store.getSeen(url));
+      if (seen !== undefined && seen !== actual) {
+        throw new ManifestError(
+          `${url}: this version's manifest changed since this client last loaded it (was ${seen}, now ${actual}); versions are immutable, so the registry (or a cache in front of it) is serving something else`,
+          { url, issues: [`was ${seen}`, `now ${actual}`], reason: 'immutable-violated' },
+        );
+      }
+    }
+    this.#seen.set(url, actual);
+    await this.store.putSeen(url, actual);
+    return actual;
+  }
+
+  /** Resolves a reference to its manifest (validated, consistent, trusted). */
+  async resolve(refText: string, signal: AbortSignal, trust: { integrity?: string | undefined } = {}): Promise<{ manifest: Manifest; offline: boolean; integrity: string }> {
     const ref = parseRef(refText);
     let version: string;
     let offline = false;
@@ -104,18 +149,26 @@ export class Loader {
       version = resolveVersion(idx.value, ref);
     }
     const url = registryUrl(this.registry, paths.manifest(ref.id, version));
-    const m = await this.#doc(paths.manifest(ref.id, version), Manifest, signal, (e) => notFoundAsModel(e, ref.id, version));
+    let integrity = '';
+    const m = await this.#doc(
+      paths.manifest(ref.id, version),
+      Manifest,
+      signal,
+      (e) => notFoundAsModel(e, ref.id, version),
+      async (raw, manifest) => {
+        const problems = manifestProblems(manifest);
+        if (manifest.id !== ref.id || manifest.version !== version) problems.push(`manifest is for ${manifest.id}@${manifest.version}, expected ${formatRef({ id: ref.id, kind: 'version', version })}`);
+        if (problems.length > 0) throw new ManifestError(`${url}: ${problems.join('; ')}`, { url, issues: problems });
+        integrity = await this.#trustManifest(url, raw, trust.integrity);
+      },
+    );
     offline ||= m.offline;
-    const manifest = m.value;
-    const problems = manifestProblems(manifest);
-    if (manifest.id !== ref.id || manifest.version !== version) problems.push(`manifest is for ${manifest.id}@${manifest.version}, expected ${formatRef({ id: ref.id, kind: 'version', version })}`);
-    if (problems.length > 0) throw new ManifestError(`${url}: ${problems.join('; ')}`, { url, issues: problems });
-    return { manifest, offline };
+    return { manifest: m.value, offline, integrity };
   }
 
   /** Resolves and fetches every file of a model, verified. */
-  async load(refText: string, dtype: Dtype, signal: AbortSignal, onProgress: (p: LoadProgress) => void): Promise<LoadedFiles> {
-    const { manifest, offline } = await this.resolve(refText, signal);
+  async load(refText: string, dtype: Dtype, signal: AbortSignal, onProgress: (p: LoadProgress) => void, trust: { integrity?: string | undefined } = {}): Promise<LoadedFiles> {
+    const { manifest, offline } = await this.resolve(refText, signal, trust);
     return this.fetchFiles(manifest, offline, dtype, signal, onProgress);
   }
 

@@ -152,7 +152,7 @@ export class Runtime {
       const progress: ProgressSink = (p) => {
         if (onProgress) void Promise.resolve(onProgress(p)).catch(() => undefined);
       };
-      const { manifest, offline } = await s.loader.resolve(req.ref, signal);
+      const { manifest, offline, integrity } = await s.loader.resolve(req.ref, signal, { integrity: req.integrity });
       const where = `"${manifest.id}@${manifest.version}"`;
       if (req.task !== undefined && manifest.task !== req.task) {
         throw new TaskMismatchError(`${where} is a ${manifest.task} model, not ${req.task}`, { model: manifest.id, expected: req.task, actual: manifest.task });
@@ -183,6 +183,7 @@ export class Runtime {
       const info: ModelInfo = {
         id: manifest.id,
         version: manifest.version,
+        integrity,
         task: manifest.task,
         format: manifest.format,
         labels: manifest.labels ?? [],

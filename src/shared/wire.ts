@@ -145,6 +145,8 @@ export interface LoadRequest {
   readonly task?: TaskName;
   /** Which weights variant to load; default `auto` (see `workers/dtype.ts`). */
   readonly dtype?: DtypePreference;
+  /** `sha256-<base64>` the version manifest's bytes must hash to (checked on the main thread for shape). */
+  readonly integrity?: string;
 }
 
 /** The API the worker exposes (comlink `expose`). Every method may reject with a `SerializedError` rebuilt as ours. */

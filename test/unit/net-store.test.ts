@@ -285,6 +285,53 @@ describe('Loader', () => {
     });
   });
 
+  describe('immutable versions and pinned manifests', () => {
+    const v1 = JSON.stringify(manifest);
+    const rewritten = JSON.stringify({ ...manifest, labels: ['attacker'] });
+    /** Serves `doc()` as m@1.0.0's manifest. */
+    const serveManifest = (doc: () => string) =>
+      vi.stubGlobal('fetch', async (url: string) =>
+        url === 'http://r/v1/models/m/versions/1.0.0.json' ? new Response(doc()) : new Response('', { status: 404 }),
+      );
+    const sri = (text: string) => `sha256-${createHash('sha256').update(text).digest('base64')}`;
+
+    it('a version whose manifest changed since this client saw it is refused (immutable-violated), also after a restart', async () => {
+      const cache = new MemoryCache();
+      vi.stubGlobal('caches', { open: async () => cache });
+      let doc = v1;
+      serveManifest(() => doc);
+      const first = new Loader('http://r', opts, new ModelStore('t'));
+      const r = await first.resolve('m@1.0.0', never);
+      expect(r.integrity).toBe(sri(v1));
+      doc = rewritten;
+      await expect(first.resolve('m@1.0.0', never)).rejects.toMatchObject({ name: 'ManifestError', fields: { reason: 'immutable-violated', issues: [`was ${sri(v1)}`, `now ${sri(rewritten)}`] } });
+      // A new worker (a page reload) remembers through the Cache API.
+      const second = new Loader('http://r', opts, new ModelStore('t'));
+      await expect(second.resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'immutable-violated' } });
+      // The refused manifest was not remembered: the original still loads.
+      doc = v1;
+      expect((await second.resolve('m@1.0.0', never)).manifest.labels).toEqual(['x']);
+    });
+
+    it('without a Cache API the worker still remembers for its lifetime', async () => {
+      vi.stubGlobal('caches', undefined);
+      let doc = v1;
+      serveManifest(() => doc);
+      const loader = new Loader('http://r', opts, new ModelStore('t'));
+      await loader.resolve('m@1.0.0', never);
+      doc = rewritten;
+      await expect(loader.resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'immutable-violated' } });
+    });
+
+    it('integrity pins the manifest bytes: a match loads, anything else is integrity-mismatch', async () => {
+      vi.stubGlobal('caches', undefined);
+      serveManifest(() => rewritten);
+      const loader = new Loader('http://r', opts, new ModelStore('t'));
+      await expect(loader.resolve('m@1.0.0', never, { integrity: sri(v1) })).rejects.toMatchObject({ name: 'ManifestError', fields: { reason: 'integrity-mismatch' } });
+      expect((await loader.resolve('m@1.0.0', never, { integrity: sri(rewritten) })).manifest.labels).toEqual(['attacker']);
+    });
+  });
+
   it('an unknown model or version is a ModelNotFoundError', async () => {
     routed({ 'v1/models/m/index.json': index });
     const loader = new Loader('http://r', opts, new ModelStore('t'));

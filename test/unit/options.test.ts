@@ -21,6 +21,10 @@ describe('client options', () => {
     await expect(client().load('m', { signal: signal as never })).rejects.toMatchObject(bad('signal'));
   });
 
+  it.each(['sha256-abc', 'sha384-' + 'A'.repeat(63) + '=', 42])('load({ integrity: %j }) is an InvalidInputError', async (integrity) => {
+    await expect(client().load('m', { integrity: integrity as never })).rejects.toMatchObject(bad('integrity'));
+  });
+
   it('client.classify() and ready() check signal and timeoutMs too', async () => {
     await expect(client().classify('m', new Uint8Array(4) as never, { signal: 'x' as never })).rejects.toMatchObject(bad('signal'));
     await expect(client().classify('m', new Uint8Array(4) as never, { timeoutMs: -1 })).rejects.toMatchObject(bad('timeoutMs'));
