@@ -13,7 +13,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { check, Variant } from 'webinfer/protocol';
-import { verifyRegistry } from './ops.js';
+import { repairRegistry, verifyRegistry } from './ops.js';
 import { progressBar } from './progress.js';
 import { prepareVersion, quantizedDtypes, type PublishProgress } from './publish.js';
 import { openRegistry, type Registry } from './registry.js';
@@ -208,8 +208,17 @@ export function makeProgram(): Command {
     .command('verify')
     .description('check consistency: every indexed version has its manifest, every blob exists with the right hash')
     .requiredOption('--root <dir>', 'registry root directory')
-    .action(async (o: { root: string }) => {
-      const problems = await verifyRegistry(new RegistryStore(o.root));
+    .option('--repair', 'move corrupt blobs to {root}/.webinfer/quarantine and put back missing ones found in --from')
+    .option('--from <dir>', 'with --repair: a directory (model files, an exported tree, a backup) to take the right bytes from; repeatable', collect, [])
+    .action(async (o: { root: string; repair?: boolean; from: string[] }) => {
+      const store = new RegistryStore(o.root);
+      if (o.repair) {
+        const r = await repairRegistry(store, { from: o.from });
+        for (const h of r.quarantined) print(`quarantined corrupt blob ${h}`);
+        for (const h of r.repaired) print(`repaired blob ${h}`);
+        for (const h of r.missing) print(`still missing: blob ${h} (upload it again, or publish its model again)`);
+      }
+      const problems = await verifyRegistry(store);
       for (const p of problems) print(`problem: ${p}`);
       if (problems.length > 0) throw new RegistryStoreError(`${problems.length} problem(s)`, 'INVALID');
       print('registry is consistent');

@@ -384,7 +384,8 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const len = lenHeader === undefined ? undefined : Number(lenHeader);
     if (len !== undefined && len > maxBlob) throw new HttpError(413, 'TOO_LARGE', `blob of ${len} bytes exceeds the limit of ${maxBlob}`);
     if (len !== undefined && (!Number.isInteger(len) || len < 0)) throw new HttpError(400, 'INVALID', 'bad Content-Length');
-    if (await store.hasBlob(hash, len)) {
+    // Present and intact: nothing to do. Present but corrupt: the upload replaces it (a repair).
+    if ((await store.hasBlob(hash, len)) && (await store.blobIntact(hash))) {
       audit(c, 'blob.put', hash, { status: 200, created: false });
       return c.json({ sha256: hash, size: len ?? (await fs.stat(store.abs(paths.blob(hash)))).size, created: false }, 200);
     }
@@ -392,8 +393,8 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     if (!body) throw new HttpError(400, 'INVALID', 'the blob bytes are required as the request body');
     try {
       const r = await store.putBlobStream(iterate(body), { expectedSha256: hash, maxBytes: maxBlob, stallMs, ...(len !== undefined ? { expectedSize: len } : {}) });
-      audit(c, 'blob.put', hash, { status: 201, size: r.size, created: r.created });
-      return c.json({ sha256: r.sha256, size: r.size, created: r.created }, 201);
+      audit(c, 'blob.put', hash, { status: 201, size: r.size, created: r.created, ...(r.repaired ? { repaired: true } : {}) });
+      return c.json({ sha256: r.sha256, size: r.size, created: r.created, ...(r.repaired ? { repaired: true } : {}) }, 201);
     } catch (e) {
       audit(c, 'blob.put', hash, { status: 'refused', reason: (e as Error).message });
       throw e;
