@@ -232,14 +232,45 @@ export function makeProgram(): Command {
     .option('--host <addr>', 'interface to listen on', '127.0.0.1')
     .option('--max-blob-mb <n>', 'largest blob upload, MiB', '4096')
     .option('--upload-stall-s <n>', 'refuse an upload that sends nothing for this long', '30')
-    .action(async (o: { root: string; port: string; host: string; maxBlobMb: string; uploadStallS: string }) => {
+    .option('--body-timeout-s <n>', 'refuse a JSON body that has not arrived after this long', '30')
+    .option('--headers-timeout-s <n>', 'disconnect a client whose request headers have not arrived after this long', '30')
+    .option('--max-connections-per-client <n>', 'open connections per client address (0: no limit)', '64')
+    .option('--rate-limit <n>', 'requests per second per client address (0: no limit; limit at the CDN when there is one)', '0')
+    .option('--auth-failures-per-minute <n>', 'failed authentications per client per minute before it is throttled (0: off)', '10')
+    .addOption(new Option('--metrics-token <token>', 'require this bearer token on /metrics').env('WEBINFER_METRICS_TOKEN'))
+    .action(
+      async (o: {
+        root: string;
+        port: string;
+        host: string;
+        maxBlobMb: string;
+        uploadStallS: string;
+        bodyTimeoutS: string;
+        headersTimeoutS: string;
+        maxConnectionsPerClient: string;
+        rateLimit: string;
+        authFailuresPerMinute: string;
+        metricsToken?: string;
+      }) => {
+      const num = (flag: string, v: string): number => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0) throw new RegistryStoreError(`${flag} must be a number ≥ 0, got "${v}"`, 'INVALID');
+        return n;
+      };
       const { startRegistryServer } = await import('./server/serve.js');
+      const rate = num('--rate-limit', o.rateLimit);
       const s = await startRegistryServer({
         root: o.root,
         port: Number(o.port),
         host: o.host,
-        maxBlobBytes: Math.round(Number(o.maxBlobMb) * 1024 * 1024),
-        uploadStallMs: Number(o.uploadStallS) * 1000,
+        maxBlobBytes: Math.round(num('--max-blob-mb', o.maxBlobMb) * 1024 * 1024),
+        uploadStallMs: num('--upload-stall-s', o.uploadStallS) * 1000,
+        bodyTimeoutMs: num('--body-timeout-s', o.bodyTimeoutS) * 1000,
+        headersTimeoutMs: num('--headers-timeout-s', o.headersTimeoutS) * 1000,
+        maxConnectionsPerClient: num('--max-connections-per-client', o.maxConnectionsPerClient),
+        ...(rate > 0 ? { rateLimit: { requests: rate, windowMs: 1000 } } : {}),
+        authFailuresPerMinute: num('--auth-failures-per-minute', o.authFailuresPerMinute),
+        ...(o.metricsToken ? { metricsToken: o.metricsToken } : {}),
       });
       process.stderr.write(`webinfer-registry: serving ${new RegistryStore(o.root).root} at ${s.url}\n`);
       const stop = (): void => {
@@ -248,7 +279,8 @@ export function makeProgram(): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       await new Promise(() => undefined); // until a signal
-    });
+    },
+    );
 
   const token = program.command('token').description('manage the bearer tokens of a registry service (stored hashed in {root}/.webinfer/tokens.json)');
   token

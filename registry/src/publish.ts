@@ -632,6 +632,10 @@ export async function commitVersion(
     }
     const before = await store.readIndex(id);
     checkIndexFor(before, manifest);
+    if (before !== undefined && opts.private === true && (before as { private?: unknown }).private !== true) {
+      // Its versions have been public (served, exported, cached by CDNs): a flag on one more version cannot take that back.
+      throw new RegistryStoreError(`${id} is a public model: private applies to a model's first version only, and ${id} has ${before.versions.length} public version(s)`, 'CONFLICT');
+    }
     // A manifest whose version is not in the index was left by a publish killed between its
     // manifest and its index write: never acknowledged nor resolvable, so it is replaced.
     const orphanManifest = await store.exists(paths.manifest(id, version));
