@@ -100,7 +100,10 @@ export function makeProgram(): Command {
       const progress = progressReporter(o.progress);
       const { manifest, index } = await registry
         .publish(prepared, { ...(o.private ? { private: true } : {}), ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) })
-        .finally(() => progress.done());
+        .finally(async () => {
+          progress.done();
+          await prepared.dispose();
+        });
       const aliases = Object.entries(index.aliases)
         .filter(([, v]) => v === manifest.version)
         .map(([a]) => a);

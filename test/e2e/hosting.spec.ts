@@ -177,6 +177,49 @@ for (const name of ['static', 'service', 'nginx'] as const) {
       }
     });
 
+    if (name !== 'static') {
+      // The service and nginx serve blobs `immutable`: the browser's HTTP cache keeps what it got.
+      test('a corrupt blob kept by the HTTP cache heals once the server has the right bytes (reload, no-store)', async ({ open, hosting }) => {
+        const id = `heal-${name}`;
+        const tiny = path.join(REPO, 'models/tiny-cnn');
+        const dir = path.join(hosting.root, `.${id}`);
+        cpSync(tiny, dir, { recursive: true });
+        const w = readFileSync(path.join(dir, 'group1-shard1of1.bin'));
+        w[1] = (w[1]! + (name === 'service' ? 3 : 5)) % 256; // a blob of its own
+        writeFileSync(path.join(dir, 'group1-shard1of1.bin'), w);
+        const card = JSON.parse(readFileSync(path.join(tiny, 'card.json'), 'utf8')) as Record<string, unknown>;
+        const pub = await publish({ modelDir: dir, root: hosting.root, id, version: '1.0.0', card });
+        rmSync(dir, { recursive: true, force: true });
+        const hash = pub.manifest.variants.float32.files.find((f) => f.path.endsWith('.bin'))!.sha256;
+        const www = `${hosting.root}-www`;
+        if (name === 'nginx') {
+          cpSync(path.join(hosting.root, 'v1/models', id), path.join(www, 'v1/models', id), { recursive: true });
+          cpSync(path.join(hosting.root, 'v1/blobs/sha256', hash), path.join(www, 'v1/blobs/sha256', hash));
+        }
+        const tree = name === 'nginx' ? www : hosting.root;
+        const blob = path.join(tree, 'v1/blobs/sha256', hash);
+        const good = readFileSync(blob);
+        const bad = Buffer.from(good);
+        bad[200] = bad[200]! ^ 0xff;
+        writeFileSync(blob, bad);
+        const page = await open();
+        const load = (): Promise<{ ok: boolean; error?: { name: string } }> =>
+          page.evaluate(async ([registry, ref]) => {
+            const client = window.webinfer.createClient({ registry, backend: 'wasm', retries: 0 });
+            const res = await window.util.attempt(() => client.load(ref));
+            await client.dispose();
+            return res as { ok: boolean; error?: { name: string } };
+          }, [hosting.forms[name].url(), `${id}@1.0.0`] as const);
+        expect(await load()).toMatchObject({ ok: false, error: { name: 'IntegrityError' } });
+        // The operator repairs the file; the browser's cache still holds the corrupt copy (served `immutable`).
+        writeFileSync(blob, good);
+        expect(await load()).toMatchObject({ ok: true });
+        await page.reload();
+        await page.waitForFunction(() => window.harnessReady === true);
+        expect(await load()).toMatchObject({ ok: true });
+      });
+    }
+
     test('with the registry down, a model loaded before still loads from the cache', async ({ open, hosting }) => {
       const page = await open();
       const form = hosting.forms[name];
