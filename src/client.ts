@@ -4,6 +4,7 @@ import { ModelDisposedError } from './shared/errors/model-disposed.js';
 import { TaskMismatchError } from './shared/errors/task-mismatch.js';
 import { BACKEND_PREFERENCES, DTYPE_PREFERENCES, isOneOf, TASKS } from './shared/lists.js';
 import { parseRef } from './shared/registry/refs.js';
+import { PUBLIC_KEY_RE } from './shared/registry/patterns.js';
 import { SharedWork } from './shared/shared-work.js';
 import type { Classifier } from './handles/classifier.js';
 import type { ModelContext } from './handles/context.js';
@@ -88,6 +89,15 @@ export const DEFAULT_LOAD_TIMEOUT_MS = 600_000;
 /** Default throughput floor of a download (ClientOptions.minBytesPerSecond). */
 export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
 
+function trustOf(trust: ClientOptions['trust']): { trustKeys?: string[] } {
+  if (trust === undefined) return {};
+  const keys = (trust as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' || !PUBLIC_KEY_RE.test(k))) {
+    throw new InvalidInputError('trust.keys must be an array of registry keys, each "ed25519:" and the base64 of a 32-byte public key (webinfer-registry keys list)', { reason: 'bad-option', field: 'trust.keys' });
+  }
+  return keys.length > 0 ? { trustKeys: [...(keys as string[])] } : {};
+}
+
 /** Default largest batch of coalesced classify() calls. */
 const DEFAULT_MAX_BATCH = 64;
 
@@ -129,6 +139,7 @@ export function createClient(options: ClientOptions): WebInferClient {
     retries: positive('retries', options.retries, 3),
     requestTimeoutMs: checkTimeout('requestTimeoutMs', options.requestTimeoutMs, { finite: true }) ?? 30_000,
     minBytesPerSecond: positive('minBytesPerSecond', options.minBytesPerSecond, DEFAULT_MIN_BYTES_PER_SECOND),
+    ...trustOf(options.trust),
     maxBatch: maxBatchOf(options.batching),
     debug: options.debug === true,
   };

@@ -72,6 +72,14 @@ export interface ClientOptions {
    * call on its own.
    */
   readonly batching?: boolean | BatchingOptions;
+  /**
+   * Signed manifests: the registry keys (`ed25519:<base64>`, as `webinfer-registry keys create` prints them) this
+   * client trusts. With keys, every version manifest must carry a valid Ed25519 signature by one of them
+   * (`versions/{version}.sig.json`, checked with WebCrypto over the manifest's exact bytes); an unsigned manifest,
+   * a wrong signature or signatures only by other keys fail with ManifestError (`reason` `unsigned`,
+   * `bad-signature`, `untrusted-key`). Default: no keys, nothing checked beyond hashes and immutability.
+   */
+  readonly trust?: { readonly keys: readonly string[] };
   /** Enables test hooks (`client.debug`). */
   readonly debug?: boolean;
 }

@@ -14,8 +14,8 @@ import { ManifestError } from '../src/shared/errors/manifest.js';
 import { QuotaExceededError } from '../src/shared/errors/quota-exceeded.js';
 import { RegistryUnavailableError } from '../src/shared/errors/registry-unavailable.js';
 import { formatRef, parseRef, paths, registryUrl, resolveVersion } from '../src/shared/registry/refs.js';
-import { check, Manifest, manifestProblems, ModelIndex, type Dtype, type FileEntry } from '../src/shared/registry/schema.js';
-import { sha256Hex, sha256Integrity } from './hash.js';
+import { check, Manifest, manifestProblems, ManifestSignatures, ModelIndex, type Dtype, type FileEntry } from '../src/shared/registry/schema.js';
+import { sha256Hex, sha256Integrity, verifyEd25519 } from './hash.js';
 import { abortError, throwIfAborted } from '../src/shared/abort.js';
 import { fetchBytes, NotFound, notFoundAsModel, type NetOptions } from './net.js';
 import type { LoadProgress } from '../src/shared/types.js';
@@ -60,6 +60,8 @@ export class Loader {
     readonly registry: string,
     readonly net: NetOptions,
     readonly store: ModelStore,
+    /** Registry keys a manifest must be signed by one of (`ed25519:<base64>`); empty: no signature check. */
+    readonly trustKeys: readonly string[] = [],
   ) {}
 
   /**
@@ -109,8 +111,9 @@ export class Loader {
    *   before for the same URL is refused (`immutable-violated`), never used silently.
    * The hash of an accepted manifest is remembered (in memory and in the Cache API).
    */
-  async #trustManifest(url: string, raw: Uint8Array, integrity: string | undefined): Promise<string> {
+  async #trustManifest(url: string, raw: Uint8Array, integrity: string | undefined, id: string, version: string, signal: AbortSignal): Promise<string> {
     const actual = await sha256Integrity(raw);
+    if (this.trustKeys.length > 0) await this.#checkSignatures(url, raw, actual, id, version, signal);
     if (integrity !== undefined) {
       if (actual !== integrity) {
         throw new ManifestError(`${url}: the manifest does not match the pinned integrity (expected ${integrity}, got ${actual})`, {
@@ -131,6 +134,34 @@ export class Loader {
     this.#seen.set(url, actual);
     await this.store.putSeen(url, actual);
     return actual;
+  }
+
+  /**
+   * Signed manifests: `versions/{version}.sig.json` must hold a valid Ed25519 signature of the manifest's exact
+   * bytes by one of {@link trustKeys} (WebCrypto). Unsigned, wrongly signed or signed only by other keys: ManifestError.
+   */
+  async #checkSignatures(url: string, raw: Uint8Array, actual: string, id: string, version: string, signal: AbortSignal): Promise<void> {
+    const sigUrl = registryUrl(this.registry, paths.signatures(id, version));
+    const fail = (reason: 'unsigned' | 'bad-signature' | 'untrusted-key', why: string): never => {
+      throw new ManifestError(`${url}: ${why}; this client trusts only ${this.trustKeys.join(', ')}`, { url, issues: [why], reason });
+    };
+    let doc: ManifestSignatures;
+    try {
+      doc = (await this.#doc(paths.signatures(id, version), ManifestSignatures, signal, (e) => {
+        if (e instanceof NotFound) fail('unsigned', `the manifest is not signed (no ${sigUrl})`);
+        throw e;
+      })).value;
+    } catch (e) {
+      if (e instanceof ManifestError && e.reason === undefined) fail('bad-signature', `the signatures document is invalid: ${e.message}`);
+      throw e;
+    }
+    if (doc.manifest !== actual) fail('bad-signature', `the signatures are for manifest ${doc.manifest}, not for these bytes (${actual})`);
+    const trusted = doc.signatures.filter((s) => this.trustKeys.includes(s.key));
+    if (trusted.length === 0) fail(doc.signatures.length === 0 ? 'unsigned' : 'untrusted-key', `the manifest is signed only by ${doc.signatures.map((s) => s.key).join(', ') || 'nobody'}`);
+    for (const s of trusted) {
+      if (await verifyEd25519(s.key, s.sig, raw)) return;
+    }
+    fail('bad-signature', `the signature by ${trusted.map((s) => s.key).join(', ')} does not verify over the manifest's bytes`);
   }
 
   /** Resolves a reference to its manifest (validated, consistent, trusted). */
@@ -159,7 +190,7 @@ export class Loader {
         const problems = manifestProblems(manifest);
         if (manifest.id !== ref.id || manifest.version !== version) problems.push(`manifest is for ${manifest.id}@${manifest.version}, expected ${formatRef({ id: ref.id, kind: 'version', version })}`);
         if (problems.length > 0) throw new ManifestError(`${url}: ${problems.join('; ')}`, { url, issues: problems });
-        integrity = await this.#trustManifest(url, raw, trust.integrity);
+        integrity = await this.#trustManifest(url, raw, trust.integrity, ref.id, version, signal);
       },
     );
     offline ||= m.offline;

@@ -99,7 +99,7 @@ export class Runtime {
         this.#models,
       );
       const store = this.#deps.createStore?.(req.cacheName) ?? new ModelStore(req.cacheName);
-      const loader = new Loader(req.registry, { retries: req.retries, timeoutMs: req.requestTimeoutMs, minBytesPerSecond: req.minBytesPerSecond ?? 0, ...(req.token ? { token: req.token } : {}) }, store);
+      const loader = new Loader(req.registry, { retries: req.retries, timeoutMs: req.requestTimeoutMs, minBytesPerSecond: req.minBytesPerSecond ?? 0, ...(req.token ? { token: req.token } : {}) }, store, req.trustKeys ?? []);
       const sources = this.#deps.engineSources;
       let engine: Promise<Engine> | undefined;
       const env: TaskEnv = {

@@ -19,6 +19,7 @@ import { prepareVersion, quantizedDtypes, type PublishProgress } from './publish
 import { openRegistry, type Registry } from './registry.js';
 import { RegistryStore, RegistryStoreError } from './store.js';
 import { SCOPES, TokenStore, type Scope } from './tokens.js';
+import { KeyStore } from './keys.js';
 
 /** Where a command acts: a local root directory or a remote service. */
 interface Target {
@@ -284,6 +285,31 @@ export function makeProgram(): Command {
       await new Promise(() => undefined); // until a signal
     },
     );
+
+  const keys = program.command('keys').description('manage the Ed25519 keys that sign every version published into a root (private halves in {root}/.webinfer/keys)');
+  keys
+    .command('create')
+    .argument('<name>', 'key name')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (name: string, o: { root: string }) => {
+      const k = await new KeyStore(o.root).create(name);
+      process.stderr.write(`created signing key "${k.name}"; versions published into ${o.root} from now on are signed by it. Clients pin it with createClient({ trust: { keys: [key] } }):\n`);
+      print(k.key);
+    });
+  keys
+    .command('list')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (o: { root: string }) => {
+      for (const k of await new KeyStore(o.root).list()) print(`${k.name}\t${k.key}\t${k.createdAt}${k.revokedAt ? `\trevoked ${k.revokedAt}` : ''}`);
+    });
+  keys
+    .command('revoke')
+    .argument('<name>', 'key name')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (name: string, o: { root: string }) => {
+      const k = await new KeyStore(o.root).revoke(name);
+      print(`revoked signing key "${k.name}" (${k.key}); its private key is deleted, and clients should drop it from trust.keys`);
+    });
 
   const token = program.command('token').description('manage the bearer tokens of a registry service (stored hashed in {root}/.webinfer/tokens.json)');
   token

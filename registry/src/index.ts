@@ -61,3 +61,4 @@ export { TokenStore, SCOPES, type Scope, type TokenRecord } from './tokens.js';
 export { quantizeModel, QUANTIZED_DTYPES, type QuantizedDtype } from './quantize.js';
 export { startRegistryServer, type StartOptions, type RunningRegistry } from './server/serve.js';
 export { createRegistryApp, type RegistryServiceOptions } from './server/app.js';
+export { KeyStore, verifySignature, type KeyRecord } from './keys.js';

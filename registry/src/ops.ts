@@ -421,6 +421,9 @@ export async function exportStatic(store: RegistryStore, out: string, opts: { in
       }
       await fs.mkdir(path.dirname(dest.abs(paths.manifest(id, e.version))), { recursive: true });
       await fs.copyFile(store.abs(paths.manifest(id, e.version)), dest.abs(paths.manifest(id, e.version)));
+      await fs.copyFile(store.abs(paths.signatures(id, e.version)), dest.abs(paths.signatures(id, e.version))).catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'ENOENT') throw err; // an unsigned version
+      });
       manifests++;
     }
     await dest.writeJsonAtomic(paths.index(id), index);

@@ -28,6 +28,7 @@ import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, toJ
 import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
 import { quantizeGpt2Safetensors, TEXT_QUANTIZED_DTYPES, type TextQuantizedDtype } from './quantize-text.js';
 import { sha256Hex } from './store.js';
+import { KeyStore } from './keys.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
 export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format'] as const;
@@ -735,6 +736,8 @@ export async function commitVersion(
     if (latest !== undefined) setAlias('latest', latest);
 
     const description = latest === version || before === undefined ? (manifest.description ?? before?.description) : before.description;
+    const keyStore = new KeyStore(store.root);
+    const keyEntries = await keyStore.indexEntries();
     const indexDoc = {
       ...(before ?? {}),
       schema: 'webinfer.model-index/v1' as const,
@@ -745,6 +748,7 @@ export async function commitVersion(
       versions,
       aliases: byKey(aliasMap),
       history: byKey(history),
+      ...(keyEntries.length > 0 ? { keys: keyEntries } : {}),
     };
     const idx = check(ModelIndex, indexDoc);
     if (!idx.ok) throw new RegistryStoreError(`index of ${id} would be invalid: ${idx.issues.join('; ')}`, 'INVALID');
@@ -752,9 +756,20 @@ export async function commitVersion(
     // Manifest first (exclusive), then the documents that point at it.
     if (orphanManifest) await store.writeJsonAtomic(paths.manifest(id, version), doc);
     else await store.createJsonExclusive(paths.manifest(id, version), doc);
+    // Signatures of the manifest's exact bytes by every live key of the root (none without keys), before the index.
+    const signatures = await keyStore.sign(Buffer.from(toJsonText(doc)));
+    if (signatures.length > 0) {
+      const sri = `sha256-${createHash('sha256').update(toJsonText(doc)).digest('base64')}`;
+      await store.writeJsonAtomic(paths.signatures(id, version), { schema: 'webinfer.signatures/v1', manifest: sri, signatures });
+    }
     await store.writeJsonAtomic(paths.index(id), indexDoc);
     await writeCatalogEntry(store, idx.value);
-    return { manifest, index: idx.value, etag: etagOf(Buffer.from(toJsonText(indexDoc))), written: [paths.manifest(id, version), paths.index(id), paths.catalog()] };
+    return {
+      manifest,
+      index: idx.value,
+      etag: etagOf(Buffer.from(toJsonText(indexDoc))),
+      written: [paths.manifest(id, version), ...(signatures.length > 0 ? [paths.signatures(id, version)] : []), paths.index(id), paths.catalog()],
+    };
   }, opts.lock);
 }
 

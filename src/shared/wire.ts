@@ -131,6 +131,8 @@ export interface InitRequest {
   readonly requestTimeoutMs: number;
   /** Throughput floor of a download, bytes per second over each `requestTimeoutMs` window (0: none). */
   readonly minBytesPerSecond?: number;
+  /** Registry keys every manifest must be signed by one of (`ed25519:<base64>`); none: no signature check. */
+  readonly trustKeys?: readonly string[];
   /** Largest batch of calls run as one model run; 1 = no batching (each call runs alone, at once). */
   readonly maxBatch: number;
   readonly debug: boolean;

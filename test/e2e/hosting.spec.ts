@@ -12,6 +12,7 @@ import { publish } from '../../registry/src/publish.js';
 import { RegistryStore } from '../../registry/src/store.js';
 import { startRegistryServer, type RunningRegistry } from '../../registry/src/server/serve.js';
 import { TokenStore } from '../../registry/src/tokens.js';
+import { KeyStore } from '../../registry/src/keys.js';
 import { startNginx, type RunningNginx } from '../support/nginx.js';
 import { expect, REGISTRY_ROOT, test as base } from './fixtures.js';
 import { pattern, tinyCnnReference } from './reference.js';
@@ -217,6 +218,38 @@ for (const name of ['static', 'service', 'nginx'] as const) {
         await page.reload();
         await page.waitForFunction(() => window.harnessReady === true);
         expect(await load()).toMatchObject({ ok: true });
+      });
+    }
+
+    if (name === 'service') {
+      test('signed manifests: a client that pins the registry key loads signed versions and refuses unsigned ones (WebCrypto)', async ({ open, hosting }) => {
+        const keys = new KeyStore(hosting.root);
+        const { key } = await keys.create('e2e');
+        const other = await new KeyStore(path.join(hosting.root, '.other-keys')).create('other');
+        const card = JSON.parse(readFileSync(path.join(REPO, 'models/tiny-cnn/card.json'), 'utf8')) as Record<string, unknown>;
+        await publish({ modelDir: path.join(REPO, 'models/tiny-cnn'), root: hosting.root, id: 'signed-cnn', version: '1.0.0', card });
+        await keys.revoke('e2e'); // later publishes in this root stay unsigned
+        const page = await open();
+        const r = await page.evaluate(
+          async ([registry, key, otherKey]) => {
+            const { createClient } = window.webinfer;
+            const client = createClient({ registry, backend: 'wasm', trust: { keys: [key] } });
+            const signed = await window.util.attempt(async () => {
+              const m = await client.load('signed-cnn@1.0.0', { task: 'image-classification' });
+              return (await m.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 1 })).length;
+            });
+            const unsigned = await window.util.attempt(() => client.load('tiny-cnn@1.0.0'));
+            await client.dispose();
+            const stranger = createClient({ registry, backend: 'wasm', trust: { keys: [otherKey] } });
+            const untrusted = await window.util.attempt(() => stranger.load('signed-cnn@1.0.0'));
+            await stranger.dispose();
+            return { signed, unsigned, untrusted };
+          },
+          [hosting.forms[name].url(), key, other.key] as const,
+        );
+        expect(r.signed).toMatchObject({ ok: true, value: 1 });
+        expect(r.unsigned).toMatchObject({ ok: false, error: { name: 'ManifestError', instanceOfOwnClass: true, fields: { reason: 'unsigned' } } });
+        expect(r.untrusted).toMatchObject({ ok: false, error: { name: 'ManifestError', fields: { reason: 'untrusted-key' } } });
       });
     }
 

@@ -3,7 +3,7 @@
  * in-memory Cache API: retries and backoff, 404s, stalls, size limits, abort,
  * quota, corrupted cache entries.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Loader } from '../../workers/loader.js';
 import { fetchBytes, NotFound } from '../../workers/net.js';
@@ -329,6 +329,59 @@ describe('Loader', () => {
       const loader = new Loader('http://r', opts, new ModelStore('t'));
       await expect(loader.resolve('m@1.0.0', never, { integrity: sri(v1) })).rejects.toMatchObject({ name: 'ManifestError', fields: { reason: 'integrity-mismatch' } });
       expect((await loader.resolve('m@1.0.0', never, { integrity: sri(rewritten) })).manifest.labels).toEqual(['attacker']);
+    });
+  });
+
+  describe('signed manifests (trust.keys)', () => {
+    const text = JSON.stringify(manifest);
+    const bytes = new TextEncoder().encode(text);
+    const sri = `sha256-${createHash('sha256').update(text).digest('base64')}`;
+    const pair = () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const key = `ed25519:${Buffer.from((publicKey.export({ format: 'jwk' }) as { x: string }).x, 'base64url').toString('base64')}`;
+      return { key, sign: (b: Uint8Array) => cryptoSign(null, b, privateKey).toString('base64') };
+    };
+    const trusted = pair();
+    const other = pair();
+    /** Serves m@1.0.0's manifest and, unless undefined, its signatures document. */
+    const serveSigned = (manifestText: string, sigs: unknown) => {
+      vi.stubGlobal('caches', undefined);
+      vi.stubGlobal('fetch', async (url: string) => {
+        if (url === 'http://r/v1/models/m/versions/1.0.0.json') return new Response(manifestText);
+        if (url === 'http://r/v1/models/m/versions/1.0.0.sig.json' && sigs !== undefined) return new Response(JSON.stringify(sigs));
+        return new Response('', { status: 404 });
+      });
+    };
+    const sigDoc = (signatures: Array<{ key: string; sig: string }>, m = sri) => ({ schema: 'webinfer.signatures/v1', manifest: m, signatures });
+
+    it('a manifest signed by a trusted key loads (WebCrypto Ed25519)', async () => {
+      serveSigned(text, sigDoc([{ key: other.key, sig: other.sign(bytes) }, { key: trusted.key, sig: trusted.sign(bytes) }]));
+      const loader = new Loader('http://r', opts, new ModelStore('t'), [trusted.key]);
+      expect((await loader.resolve('m@1.0.0', never)).manifest.id).toBe('m');
+    });
+
+    it('unsigned, signed by another key, or a wrong signature: ManifestError with the reason', async () => {
+      const loader = () => new Loader('http://r', opts, new ModelStore('t'), [trusted.key]);
+      serveSigned(text, undefined);
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ name: 'ManifestError', fields: { reason: 'unsigned' } });
+      serveSigned(text, sigDoc([{ key: other.key, sig: other.sign(bytes) }]));
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'untrusted-key' } });
+      // The registry changed the manifest and kept the old signature (and its hash).
+      const changed = JSON.stringify({ ...manifest, labels: ['attacker'] });
+      serveSigned(changed, sigDoc([{ key: trusted.key, sig: trusted.sign(bytes) }]));
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'bad-signature' } });
+      // …and with the new hash but the old signature.
+      const changedSri = `sha256-${createHash('sha256').update(changed).digest('base64')}`;
+      serveSigned(changed, sigDoc([{ key: trusted.key, sig: trusted.sign(bytes) }], changedSri));
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'bad-signature' } });
+      // A signatures document that is not one.
+      serveSigned(text, { nope: true });
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'bad-signature' } });
+    });
+
+    it('without trusted keys nothing is fetched or checked', async () => {
+      serveSigned(text, undefined);
+      expect((await new Loader('http://r', opts, new ModelStore('t')).resolve('m@1.0.0', never)).manifest.id).toBe('m');
     });
   });
 

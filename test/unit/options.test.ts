@@ -45,6 +45,10 @@ describe('client options', () => {
     expect(() => client({ [field]: value })).toThrow(expect.objectContaining(bad(field)));
   });
 
+  it.each([{ keys: 'ed25519:x' }, { keys: ['rsa:abc'] }, { keys: [42] }, 'x'])('createClient({ trust: %j }) is an InvalidInputError', (trust) => {
+    expect(() => client({ trust })).toThrow(expect.objectContaining(bad('trust.keys')));
+  });
+
   it('Infinity is an explicit "no limit" where a limit may be lifted', () => {
     expect(() => client({ loadTimeoutMs: Infinity, callTimeoutMs: Infinity, minBytesPerSecond: 0 })).not.toThrow();
   });

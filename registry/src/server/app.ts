@@ -472,7 +472,14 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
   });
   app.get('/v1/models/:id/versions/:file', async (c) => {
     const id = modelId(param(c, 'id'));
-    const version = versionFile(param(c, 'file'));
+    const file = param(c, 'file');
+    if (file.endsWith('.sig.json')) {
+      // The manifest's signatures (see registry/src/keys.ts): as immutable as the manifest.
+      const version = semver(file.slice(0, -'.sig.json'.length));
+      const priv = await modelAccess(c, id);
+      return sendJson(c, await readDoc(paths.signatures(id, version), `signatures of ${id}@${version}`), priv ? PRIVATE_CACHE : MANIFEST_CACHE);
+    }
+    const version = versionFile(file);
     const priv = await modelAccess(c, id);
     return sendJson(c, await readDoc(paths.manifest(id, version), `${id}@${version}`), priv ? PRIVATE_CACHE : MANIFEST_CACHE);
   });
