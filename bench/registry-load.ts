@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     id: 'bench',
     version: '1.0.0',
     aliases: ['stable'],
-    card: { task: 'image-classification', labels: ['a', 'b'], preprocess: { width: 8, height: 8, channels: 1 } },
+    card: { task: 'image-classification', labels: Array.from({ length: 10 }, (_, i) => `c${i}`), preprocess: { width: 28, height: 28, channels: 1 } },
   });
   await rm(model, { recursive: true });
   const blob = r.manifest.variants.float32.files.find((f) => f.path === 'big.bin')!;

@@ -4,11 +4,13 @@ import { ModelDisposedError } from './shared/errors/model-disposed.js';
 import { TaskMismatchError } from './shared/errors/task-mismatch.js';
 import { BACKEND_PREFERENCES, DTYPE_PREFERENCES, isOneOf, TASKS } from './shared/lists.js';
 import { parseRef } from './shared/registry/refs.js';
+import { PUBLIC_KEY_RE } from './shared/registry/patterns.js';
 import { SharedWork } from './shared/shared-work.js';
 import type { Classifier } from './handles/classifier.js';
 import type { ModelContext } from './handles/context.js';
 import { HANDLES } from './handles/index.js';
 import { newCallId, WorkerHost } from './worker-host.js';
+import { checkSignal, checkTimeout } from './options.js';
 import type { AnyModel, BackendInfo, BatchStats, ClassifyOptions, ClientOptions, ImageInput, LoadOptions, MemoryInfo, ModelsByTask, Prediction, TaskName } from './types.js';
 import type { InitRequest } from './shared/wire.js';
 
@@ -82,6 +84,23 @@ function positive(name: string, value: number | undefined, fallback: number): nu
   return value;
 }
 
+/** A Subresource-Integrity-style SHA-256: `sha256-` and 44 base64 characters. */
+const INTEGRITY = /^sha256-[A-Za-z0-9+/]{43}=$/;
+
+/** Default time limit of a whole load (ClientOptions.loadTimeoutMs). */
+export const DEFAULT_LOAD_TIMEOUT_MS = 600_000;
+/** Default throughput floor of a download (ClientOptions.minBytesPerSecond). */
+export const DEFAULT_MIN_BYTES_PER_SECOND = 1024;
+
+function trustOf(trust: ClientOptions['trust']): { trustKeys?: string[] } {
+  if (trust === undefined) return {};
+  const keys = (trust as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string' || !PUBLIC_KEY_RE.test(k))) {
+    throw new InvalidInputError('trust.keys must be an array of registry keys, each "ed25519:" and the base64 of a 32-byte public key (webinfer-registry keys list)', { reason: 'bad-option', field: 'trust.keys' });
+  }
+  return keys.length > 0 ? { trustKeys: [...(keys as string[])] } : {};
+}
+
 /** Default largest batch of coalesced classify() calls. */
 const DEFAULT_MAX_BATCH = 64;
 
@@ -121,22 +140,25 @@ export function createClient(options: ClientOptions): WebInferClient {
     ...(options.token ? { token: options.token } : {}),
     cacheName: options.cacheName ?? 'webinfer-v1',
     retries: positive('retries', options.retries, 3),
-    requestTimeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 30_000),
+    requestTimeoutMs: checkTimeout('requestTimeoutMs', options.requestTimeoutMs, { finite: true }) ?? 30_000,
+    minBytesPerSecond: positive('minBytesPerSecond', options.minBytesPerSecond, DEFAULT_MIN_BYTES_PER_SECOND),
+    ...trustOf(options.trust),
     maxBatch: maxBatchOf(options.batching),
     debug: options.debug === true,
   };
   const host = new WorkerHost({
     init,
     createWorker: options.createWorker ?? (() => new Worker(new URL('../workers/runtime.worker.ts', import.meta.url), { type: 'module', name: 'webinfer' })),
-    unresponsiveTimeoutMs: positive('unresponsiveTimeoutMs', options.unresponsiveTimeoutMs, 30_000),
+    unresponsiveTimeoutMs: checkTimeout('unresponsiveTimeoutMs', options.unresponsiveTimeoutMs, { finite: true }) ?? 30_000,
   });
+  const loadTimeoutMs = checkTimeout('loadTimeoutMs', options.loadTimeoutMs) ?? DEFAULT_LOAD_TIMEOUT_MS;
   const handles = new Map<number, AnyModel>();
   /** `client.classify(ref, …)`: one load per reference, shared by every caller, each with its own signal. */
   const shared = new SharedWork<string, Classifier>({ keep: true });
   let nextHandle = 1;
   const ctx: ModelContext = {
     host,
-    callTimeoutMs: positive('callTimeoutMs', options.callTimeoutMs, 60_000),
+    callTimeoutMs: checkTimeout('callTimeoutMs', options.callTimeoutMs) ?? 60_000,
     maxBatch: init.maxBatch,
     forget: (handle) => {
       handles.delete(handle);
@@ -155,15 +177,20 @@ export function createClient(options: ClientOptions): WebInferClient {
     if (opts.dtype !== undefined && !isOneOf(DTYPE_PREFERENCES, opts.dtype)) {
       throw new InvalidInputError(`dtype must be ${DTYPE_PREFERENCES.join(', ')}; got "${String(opts.dtype)}"`, { reason: 'bad-option', field: 'dtype' });
     }
+    if (opts.integrity !== undefined && (typeof opts.integrity !== 'string' || !INTEGRITY.test(opts.integrity))) {
+      throw new InvalidInputError(`integrity must be "sha256-" and the base64 SHA-256 of the manifest, got ${JSON.stringify(opts.integrity)}`, { reason: 'bad-option', field: 'integrity' });
+    }
+    const signal = checkSignal('signal', opts.signal);
+    const timeoutMs = checkTimeout('timeoutMs', opts.timeoutMs) ?? loadTimeoutMs;
     const handle = nextHandle++;
     const callId = newCallId();
     const progress = opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined;
     const { info, generation } = await host.call(
       async (remote, _backend, gen) => ({
-        info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}), ...(opts.dtype ? { dtype: opts.dtype } : {}) }, progress),
+        info: await remote.load({ callId, handle, ref, ...(opts.task ? { task: opts.task } : {}), ...(opts.dtype ? { dtype: opts.dtype } : {}), ...(opts.integrity ? { integrity: opts.integrity } : {}) }, progress),
         generation: gen,
       }),
-      { signal: opts.signal, timeoutMs: opts.timeoutMs, callId, operation: 'load' },
+      { signal, timeoutMs, callId, operation: 'load' },
     );
     const Handle = HANDLES[info.task];
     const model = new Handle(ctx, handle, info, generation);
@@ -179,6 +206,8 @@ export function createClient(options: ClientOptions): WebInferClient {
     ready: (o) => host.ready(o?.signal),
     load: load as WebInferClient['load'],
     async classify(ref, image, opts = {}) {
+      checkSignal('signal', opts.signal);
+      checkTimeout('timeoutMs', opts.timeoutMs);
       // One load per reference, shared: a caller's signal aborts only its own wait (the load
       // stops when every caller waiting for it gave up).
       const model = await shared.join(

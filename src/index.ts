@@ -51,6 +51,7 @@ export {
   IntegrityError,
   InvalidInputError,
   ManifestError,
+  type ManifestErrorReason,
   ModelDisposedError,
   ModelNotFoundError,
   QuotaExceededError,

@@ -48,9 +48,17 @@ export interface ClientOptions {
   readonly cacheName?: string;
   /** Retries of a failed request (network error, 5xx, 429), with exponential backoff. Default 3. */
   readonly retries?: number;
-  /** A request that sends no byte for this long is aborted and retried. Default 30 000 ms. */
+  /** A request that sends no byte for this long is aborted and retried. Default 30 000 ms; must be > 0. */
   readonly requestTimeoutMs?: number;
-  /** Time limit of one `classify()`. Default 60 000 ms. */
+  /**
+   * Throughput floor of a download: a response body that brings fewer than this many bytes per second,
+   * measured over each `requestTimeoutMs` window, is a stall (aborted and retried), even though bytes keep
+   * arriving. Default 1024 (1 KiB/s); 0 turns the floor off (only the no-byte limit stays).
+   */
+  readonly minBytesPerSecond?: number;
+  /** Default time limit of a whole `load()` (every request, retry and the model's set-up). Default 600 000 ms (10 min); `Infinity`: none. */
+  readonly loadTimeoutMs?: number;
+  /** Time limit of one `classify()`. Default 60 000 ms; must be > 0 (`Infinity`: none). */
   readonly callTimeoutMs?: number;
   /** With calls pending, a worker that does not answer heartbeats for this long is declared crashed. Default 30 000 ms. */
   readonly unresponsiveTimeoutMs?: number;
@@ -65,9 +73,14 @@ export interface ClientOptions {
    */
   readonly batching?: boolean | BatchingOptions;
   /**
-   * Enables test hooks (`client.debug`).
-   * @internal Not in the published types (stripInternal): webinfer's own tests only.
+   * Signed manifests: the registry keys (`ed25519:<base64>`, as `webinfer-registry keys create` prints them) this
+   * client trusts. With keys, every version manifest must carry a valid Ed25519 signature by one of them
+   * (`versions/{version}.sig.json`, checked with WebCrypto over the manifest's exact bytes); an unsigned manifest,
+   * a wrong signature or signatures only by other keys fail with ManifestError (`reason` `unsigned`,
+   * `bad-signature`, `untrusted-key`). Default: no keys, nothing checked beyond hashes and immutability.
    */
+  readonly trust?: { readonly keys: readonly string[] };
+  /** Enables test hooks (`client.debug`). */
   readonly debug?: boolean;
 }
 
@@ -86,7 +99,10 @@ export interface LoadOptions {
   readonly onProgress?: (progress: LoadProgress) => void;
   /** Aborts download and load. */
   readonly signal?: AbortSignal;
-  /** Time limit of the whole load. Default: none (each request has its own stall limit). */
+  /**
+   * Time limit of the whole load, in ms (> 0; `Infinity`: none). Default: the client's `loadTimeoutMs`
+   * (10 minutes). Past it the load fails with TimeoutError and its downloads are aborted.
+   */
   readonly timeoutMs?: number;
   /**
    * Which weights to download: `float32`, `float16` (half the bytes), `uint8` (a quarter, may lose
@@ -95,4 +111,10 @@ export interface LoadOptions {
    * InvalidInputError (`reason: 'dtype-unavailable'`). `model.info.dtype` says what was loaded.
    */
   readonly dtype?: DtypePreference;
+  /**
+   * Pins the version manifest like Subresource Integrity: `sha256-<base64>` of its exact bytes (`model.info.integrity`
+   * of an earlier load). A manifest that hashes otherwise fails with
+   * ManifestError (`reason: 'integrity-mismatch'`); the manifest pins every file's SHA-256 in turn.
+   */
+  readonly integrity?: string;
 }

@@ -8,6 +8,7 @@
 import * as Comlink from 'comlink';
 import { abortError, onAbort, throwIfAborted } from './shared/abort.js';
 import { WebInferError } from './shared/errors/base.js';
+import { checkSignal, checkTimeout } from './options.js';
 import { ModelDisposedError } from './shared/errors/model-disposed.js';
 import { TimeoutError } from './shared/errors/timeout.js';
 import { WorkerCrashedError } from './shared/errors/worker-crashed.js';
@@ -175,7 +176,8 @@ export class WorkerHost {
    * of that worker, the caller's signal, or `timeoutMs`.
    */
   async call<T>(fn: (remote: Comlink.Remote<WorkerApi>, backend: BackendInfo, generation: number) => Promise<T>, opts: CallOptions): Promise<T> {
-    const { signal } = opts;
+    const signal = checkSignal('signal', opts.signal);
+    checkTimeout('timeoutMs', opts.timeoutMs);
     throwIfAborted(signal, opts.operation);
     const live = this.#start();
     this.#enter(live);

@@ -39,3 +39,26 @@ export function chooseDtype(manifest: Manifest, wanted: DtypePreference, backend
   }
   return { dtype: 'float32', reason: `auto: the model has only ${available.join(', ')}` };
 }
+
+/**
+ * What a tfjs model's weights are stored as, from its model JSON's weights manifest: `float16` or `uint8` when every
+ * float weight is quantized to it (a model published already quantized, under its `float32` variant), `float32` when
+ * none is, undefined when mixed or not a tfjs model. `model.info.dtype` reports this rather than the variant's name.
+ *
+ * @example
+ * storedDtype({ weightsManifest: [{ weights: [{ name: 'w', dtype: 'float32', quantization: { dtype: 'uint8' } }] }] }); // 'uint8'
+ */
+export function storedDtype(modelJson: unknown): Dtype | undefined {
+  const groups = (modelJson as { weightsManifest?: unknown } | null)?.weightsManifest;
+  if (!Array.isArray(groups)) return undefined;
+  const kinds = new Set<string>();
+  for (const g of groups as Array<{ weights?: Array<{ dtype?: string; quantization?: { dtype?: string } }> }>) {
+    for (const w of g.weights ?? []) {
+      if (w.dtype !== undefined && w.dtype !== 'float32') continue; // int32 etc.: not weights a dtype names
+      kinds.add(w.quantization?.dtype ?? 'float32');
+    }
+  }
+  if (kinds.size !== 1) return undefined;
+  const [k] = [...kinds];
+  return k === 'float16' || k === 'uint8' || k === 'float32' ? k : undefined;
+}

@@ -10,7 +10,13 @@ import { IntegrityError } from '../src/shared/errors/integrity.js';
 
 export interface NetOptions {
   readonly retries: number;
+  /** No answer or no byte for this long aborts the request (then it is retried). Also the window of the throughput check. */
   readonly timeoutMs: number;
+  /**
+   * Throughput floor: a body that brings fewer than this many bytes per second, measured over each
+   * `timeoutMs` window, is a stall (aborted and retried) even though bytes keep trickling in. 0: no floor.
+   */
+  readonly minBytesPerSecond?: number;
   readonly token?: string;
 }
 
@@ -58,10 +64,29 @@ export async function fetchBytes(
     if (attempt > 0) await sleep(Math.min(4000, 150 * 2 ** (attempt - 1)) * (0.75 + Math.random() * 0.5), signal);
     const stall = new AbortController();
     const both = AbortSignal.any([signal, stall.signal]);
+    let stallReason = `no data for ${opts.timeoutMs} ms`;
     let timer = setTimeout(() => stall.abort(), opts.timeoutMs);
     const kick = (): void => {
       clearTimeout(timer);
       timer = setTimeout(() => stall.abort(), opts.timeoutMs);
+    };
+    // The throughput check: every window, the bytes of that window against the floor (a trickle
+    // of one byte a second resets the no-data timer forever, but not this one).
+    const floor = opts.minBytesPerSecond ?? 0;
+    let received = 0;
+    let atWindowStart = 0;
+    let meter: ReturnType<typeof setInterval> | undefined;
+    const startMeter = (): void => {
+      if (floor <= 0) return;
+      const need = (floor * opts.timeoutMs) / 1000;
+      meter = setInterval(() => {
+        const got = received - atWindowStart;
+        atWindowStart = received;
+        if (got < need) {
+          stallReason = `${got} bytes in ${opts.timeoutMs} ms (below the floor of ${floor} bytes/s)`;
+          stall.abort();
+        }
+      }, opts.timeoutMs);
     };
     try {
       const headers: Record<string, string> = {};
@@ -77,7 +102,9 @@ export async function fetchBytes(
         }
         throw new RegistryUnavailableError(`registry answered HTTP ${res.status} for ${url}`, { url, status: res.status });
       }
+      startMeter();
       const bytes = await readBody(res, url, both, (n) => {
+        received = n;
         kick();
         onBytes?.(n);
       }, expectedSize);
@@ -85,9 +112,10 @@ export async function fetchBytes(
     } catch (e) {
       if (signal.aborted) throw abortError(signal, 'load');
       if (e instanceof NotFound || e instanceof RegistryUnavailableError || e instanceof IntegrityError) throw e;
-      lastError = stall.signal.aborted ? new Error(`no data for ${opts.timeoutMs} ms from ${url}`) : e;
+      lastError = stall.signal.aborted ? new Error(`${stallReason} from ${url}`) : e;
     } finally {
       clearTimeout(timer);
+      if (meter !== undefined) clearInterval(meter);
     }
   }
   throw new RegistryUnavailableError(

@@ -16,7 +16,7 @@ import type { BackendInfo, BatchStats, MemoryInfo, ModelInfo } from '../src/shar
 import type { BackendSink, CallRequest, CallResponse, ChunkSink, InitRequest, LoadRequest, OpName, ProgressSink } from '../src/shared/wire.js';
 import { Calls } from './calls.js';
 import { Engine, type EngineSources, type SpawnThread } from './engine/engine.js';
-import { chooseDtype } from './dtype.js';
+import { chooseDtype, storedDtype } from './dtype.js';
 import { Loader } from './loader.js';
 import { ModelTable } from './models.js';
 import { BackendSession, type SelectBackend } from './session.js';
@@ -99,7 +99,7 @@ export class Runtime {
         this.#models,
       );
       const store = this.#deps.createStore?.(req.cacheName) ?? new ModelStore(req.cacheName);
-      const loader = new Loader(req.registry, { retries: req.retries, timeoutMs: req.requestTimeoutMs, ...(req.token ? { token: req.token } : {}) }, store);
+      const loader = new Loader(req.registry, { retries: req.retries, timeoutMs: req.requestTimeoutMs, minBytesPerSecond: req.minBytesPerSecond ?? 0, ...(req.token ? { token: req.token } : {}) }, store, req.trustKeys ?? []);
       const sources = this.#deps.engineSources;
       let engine: Promise<Engine> | undefined;
       const env: TaskEnv = {
@@ -152,7 +152,7 @@ export class Runtime {
       const progress: ProgressSink = (p) => {
         if (onProgress) void Promise.resolve(onProgress(p)).catch(() => undefined);
       };
-      const { manifest, offline } = await s.loader.resolve(req.ref, signal);
+      const { manifest, offline, integrity } = await s.loader.resolve(req.ref, signal, { integrity: req.integrity });
       const where = `"${manifest.id}@${manifest.version}"`;
       if (req.task !== undefined && manifest.task !== req.task) {
         throw new TaskMismatchError(`${where} is a ${manifest.task} model, not ${req.task}`, { model: manifest.id, expected: req.task, actual: manifest.task });
@@ -174,6 +174,16 @@ export class Runtime {
       }
       const dtype = chooseDtype(manifest, req.dtype ?? 'auto', s.session.info.name);
       const files = await s.loader.fetchFiles(manifest, offline, dtype.dtype, signal, progress);
+      // A model published already quantized sits under `float32`: report what its weights really are.
+      const variant = manifest.variants[files.dtype];
+      const entry = variant && manifest.format.startsWith('tfjs-') ? files.files.get(variant.entry) : undefined;
+      let stored: ReturnType<typeof storedDtype>;
+      try {
+        stored = entry ? storedDtype(JSON.parse(new TextDecoder().decode(entry))) : undefined;
+      } catch {
+        stored = undefined;
+      }
+      const loadedDtype = stored ?? files.dtype;
       throwIfAborted(signal, 'load');
       const mounted = await row.mount(files, s.env);
       if (signal.aborted) {
@@ -183,13 +193,14 @@ export class Runtime {
       const info: ModelInfo = {
         id: manifest.id,
         version: manifest.version,
+        integrity,
         task: manifest.task,
         format: manifest.format,
         labels: manifest.labels ?? [],
         ...(manifest.description !== undefined ? { description: manifest.description } : {}),
         ...(manifest.license !== undefined ? { license: manifest.license } : {}),
-        dtype: files.dtype,
-        dtypeReason: dtype.reason,
+        dtype: loadedDtype,
+        dtypeReason: loadedDtype === files.dtype ? dtype.reason : `${dtype.reason}; the ${files.dtype} variant's weights are stored as ${loadedDtype}`,
         bytes: files.bytes,
         downloadedBytes: files.downloadedBytes,
         offline: files.offline,

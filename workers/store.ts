@@ -11,6 +11,7 @@ import { sha256Hex } from './hash.js';
 
 const BLOB_KEY = (hash: string): string => `https://webinfer.cache/sha256/${hash}`;
 const DOC_KEY = (url: string): string => `https://webinfer.cache/doc/${encodeURIComponent(url)}`;
+const SEEN_KEY = (url: string): string => `https://webinfer.cache/seen/${encodeURIComponent(url)}`;
 
 export class ModelStore {
   #cache: Promise<Cache | undefined> | undefined;
@@ -76,5 +77,20 @@ export class ModelStore {
     if (!cache) return undefined;
     const res = await cache.match(DOC_KEY(url));
     return res ? res.text() : undefined;
+  }
+
+  /** The hash of a version manifest this client accepted before (`sha256-…`), if it remembers one. */
+  async getSeen(url: string): Promise<string | undefined> {
+    const cache = await this.#open();
+    if (!cache) return undefined;
+    const res = await cache.match(SEEN_KEY(url)).catch(() => undefined);
+    return res ? res.text() : undefined;
+  }
+
+  /** Remembers the hash of an accepted version manifest (versions are immutable). Best effort. */
+  async putSeen(url: string, integrity: string): Promise<void> {
+    const cache = await this.#open();
+    if (!cache) return;
+    await cache.put(SEEN_KEY(url), new Response(integrity, { headers: { 'content-type': 'text/plain' } })).catch(() => undefined);
   }
 }

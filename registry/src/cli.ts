@@ -16,12 +16,13 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { check, Variant } from 'webinfer/protocol';
-import { verifyRegistry } from './ops.js';
+import { repairRegistry, verifyRegistry } from './ops.js';
 import { progressBar } from './progress.js';
 import { prepareVersion, quantizedDtypes, type PublishProgress } from './publish.js';
 import { openRegistry, type Registry } from './registry.js';
 import { RegistryStore, RegistryStoreError } from './store.js';
 import { SCOPES, TokenStore, type Scope } from './tokens.js';
+import { KeyStore } from './keys.js';
 
 /** Where a command acts: a local root directory or a remote service. */
 interface Target {
@@ -103,7 +104,10 @@ export function makeProgram(): Command {
       const progress = progressReporter(o.progress);
       const { manifest, index } = await registry
         .publish(prepared, { ...(o.private ? { private: true } : {}), ...(progress.onProgress ? { onProgress: progress.onProgress } : {}) })
-        .finally(() => progress.done());
+        .finally(async () => {
+          progress.done();
+          await prepared.dispose();
+        });
       const aliases = Object.entries(index.aliases)
         .filter(([, v]) => v === manifest.version)
         .map(([a]) => a);
@@ -211,8 +215,17 @@ export function makeProgram(): Command {
     .command('verify')
     .description('check consistency: every indexed version has its manifest, every blob exists with the right hash')
     .requiredOption('--root <dir>', 'registry root directory')
-    .action(async (o: { root: string }) => {
-      const problems = await verifyRegistry(new RegistryStore(o.root));
+    .option('--repair', 'move corrupt blobs to {root}/.webinfer/quarantine and put back missing ones found in --from')
+    .option('--from <dir>', 'with --repair: a directory (model files, an exported tree, a backup) to take the right bytes from; repeatable', collect, [])
+    .action(async (o: { root: string; repair?: boolean; from: string[] }) => {
+      const store = new RegistryStore(o.root);
+      if (o.repair) {
+        const r = await repairRegistry(store, { from: o.from });
+        for (const h of r.quarantined) print(`quarantined corrupt blob ${h}`);
+        for (const h of r.repaired) print(`repaired blob ${h}`);
+        for (const h of r.missing) print(`still missing: blob ${h} (upload it again, or publish its model again)`);
+      }
+      const problems = await verifyRegistry(store);
       for (const p of problems) print(`problem: ${p}`);
       if (problems.length > 0) throw new RegistryStoreError(`${problems.length} problem(s)`, 'INVALID');
       print('registry is consistent');
@@ -227,17 +240,49 @@ export function makeProgram(): Command {
     .option('--host <addr>', 'interface to listen on', '127.0.0.1')
     .option('--max-blob-mb <n>', 'largest blob upload, MiB', '4096')
     .option('--upload-stall-s <n>', 'refuse an upload that sends nothing for this long', '30')
-    .action(async (o: { root?: string; demo?: boolean; port: string; host: string; maxBlobMb: string; uploadStallS: string }) => {
+    .option('--body-timeout-s <n>', 'refuse a JSON body that has not arrived after this long', '30')
+    .option('--headers-timeout-s <n>', 'disconnect a client whose request headers have not arrived after this long', '30')
+    .option('--max-connections-per-client <n>', 'open connections per client address (0: no limit)', '64')
+    .option('--rate-limit <n>', 'requests per second per client address (0: no limit; limit at the CDN when there is one)', '0')
+    .option('--auth-failures-per-minute <n>', 'failed authentications per client per minute before it is throttled (0: off)', '10')
+    .addOption(new Option('--metrics-token <token>', 'require this bearer token on /metrics').env('WEBINFER_METRICS_TOKEN'))
+    .action(
+      async (o: {
+        root?: string;
+        demo?: boolean;
+        port: string;
+        host: string;
+        maxBlobMb: string;
+        uploadStallS: string;
+        bodyTimeoutS: string;
+        headersTimeoutS: string;
+        maxConnectionsPerClient: string;
+        rateLimit: string;
+        authFailuresPerMinute: string;
+        metricsToken?: string;
+      }) => {
       if (o.demo === true && o.root !== undefined) throw new RegistryStoreError('--demo and --root exclude each other', 'INVALID');
       const root = o.demo === true ? demoRoot() : o.root;
       if (root === undefined) throw new RegistryStoreError("required option '--root <dir>' not specified (or pass --demo)", 'INVALID');
+      const num = (flag: string, v: string): number => {
+        const n = Number(v);
+        if (!Number.isFinite(n) || n < 0) throw new RegistryStoreError(`${flag} must be a number ≥ 0, got "${v}"`, 'INVALID');
+        return n;
+      };
       const { startRegistryServer } = await import('./server/serve.js');
+      const rate = num('--rate-limit', o.rateLimit);
       const s = await startRegistryServer({
         root,
         port: Number(o.port),
         host: o.host,
-        maxBlobBytes: Math.round(Number(o.maxBlobMb) * 1024 * 1024),
-        uploadStallMs: Number(o.uploadStallS) * 1000,
+        maxBlobBytes: Math.round(num('--max-blob-mb', o.maxBlobMb) * 1024 * 1024),
+        uploadStallMs: num('--upload-stall-s', o.uploadStallS) * 1000,
+        bodyTimeoutMs: num('--body-timeout-s', o.bodyTimeoutS) * 1000,
+        headersTimeoutMs: num('--headers-timeout-s', o.headersTimeoutS) * 1000,
+        maxConnectionsPerClient: num('--max-connections-per-client', o.maxConnectionsPerClient),
+        ...(rate > 0 ? { rateLimit: { requests: rate, windowMs: 1000 } } : {}),
+        authFailuresPerMinute: num('--auth-failures-per-minute', o.authFailuresPerMinute),
+        ...(o.metricsToken ? { metricsToken: o.metricsToken } : {}),
       });
       process.stderr.write(`webinfer-registry: serving ${new RegistryStore(root).root} at ${s.url}\n`);
       if (o.demo === true) process.stderr.write(`webinfer-registry: demo models: fashion-mnist-cnn@stable, emotion@stable, tiny-gpt@stable (createClient({ registry: '${s.url}' }))\n`);
@@ -247,6 +292,32 @@ export function makeProgram(): Command {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       await new Promise(() => undefined); // until a signal
+    },
+    );
+
+  const keys = program.command('keys').description('manage the Ed25519 keys that sign every version published into a root (private halves in {root}/.webinfer/keys)');
+  keys
+    .command('create')
+    .argument('<name>', 'key name')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (name: string, o: { root: string }) => {
+      const k = await new KeyStore(o.root).create(name);
+      process.stderr.write(`created signing key "${k.name}"; versions published into ${o.root} from now on are signed by it. Clients pin it with createClient({ trust: { keys: [key] } }):\n`);
+      print(k.key);
+    });
+  keys
+    .command('list')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (o: { root: string }) => {
+      for (const k of await new KeyStore(o.root).list()) print(`${k.name}\t${k.key}\t${k.createdAt}${k.revokedAt ? `\trevoked ${k.revokedAt}` : ''}`);
+    });
+  keys
+    .command('revoke')
+    .argument('<name>', 'key name')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (name: string, o: { root: string }) => {
+      const k = await new KeyStore(o.root).revoke(name);
+      print(`revoked signing key "${k.name}" (${k.key}); its private key is deleted, and clients should drop it from trust.keys`);
     });
 
   const token = program.command('token').description('manage the bearer tokens of a registry service (stored hashed in {root}/.webinfer/tokens.json)');

@@ -56,8 +56,9 @@ export {
   type BlobRef,
   type LockOptions,
 } from './store.js';
-export { moveAlias, rollbackAlias, yankVersion, gc, verifyRegistry, exportStatic, type GcResult, type MutateResult } from './ops.js';
+export { moveAlias, rollbackAlias, yankVersion, gc, verifyRegistry, repairRegistry, exportStatic, type GcResult, type MutateResult, type RepairResult } from './ops.js';
 export { TokenStore, SCOPES, type Scope, type TokenRecord } from './tokens.js';
 export { quantizeModel, QUANTIZED_DTYPES, type QuantizedDtype } from './quantize.js';
 export { startRegistryServer, type StartOptions, type RunningRegistry } from './server/serve.js';
 export { createRegistryApp, type RegistryServiceOptions } from './server/app.js';
+export { KeyStore, verifySignature, type KeyRecord } from './keys.js';

@@ -10,12 +10,15 @@
  * await moveAlias(store, 'tiny-cnn', 'stable', '1.1.0', { ifMatch: etag });   // PRECONDITION if it changed meanwhile
  * await rollbackAlias(store, 'tiny-cnn', 'stable');                           // back to 1.0.0
  */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from 'webinfer/protocol';
 import { compareSemver, paths } from 'webinfer/protocol';
 import { highestLive, writeCatalogEntry } from './publish.js';
 import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
+import { ownerState, tempOwner } from './owner.js';
 
 /** `etagOf` lives in store.ts; re-exported here, where tools (bench/registry-load.ts) import it from. */
 export { etagOf };
@@ -226,7 +229,8 @@ export interface GcResult {
 
 /**
  * Removes leftovers of aborted writes (`.tmp-*` files) and blobs that no manifest references,
- * older than `minAgeMs` (default one hour, so uploads in progress are spared), under the lock.
+ * older than `minAgeMs` (default one hour), under the lock. A temp file whose writer (named in the file
+ * name: pid and machine) still runs is a write in progress and is never touched, whatever `minAgeMs`.
  *
  * @example
  * const r = await gc(store, { minAgeMs: 0, dryRun: true });   // { temp: [...], orphans: ['v1/blobs/sha256/…'], bytes }
@@ -250,6 +254,8 @@ export async function gc(store: RegistryStore, opts: { minAgeMs?: number; dryRun
       const isTemp = e.name.startsWith('.tmp-');
       const isOrphan = !isTemp && e.parentPath === blobDir && SHA256_RE.test(e.name) && !referenced.has(e.name);
       if (!isTemp && !isOrphan) continue;
+      // A temp file of a process that still runs is a write in progress (an upload): never touched.
+      if (isTemp && ownerState(tempOwner(e.name)) === 'alive') continue;
       const st = await fs.stat(abs).catch(() => undefined);
       if (!st || st.mtimeMs > cutoff) continue;
       if (!opts.dryRun) await fs.unlink(abs).catch(() => undefined);
@@ -312,6 +318,75 @@ export async function verifyRegistry(store: RegistryStore, opts: { hashBlobs?: b
 }
 
 /**
+ * What {@link repairRegistry} did.
+ *
+ * @example
+ * const r = await repairRegistry(store, { from: ['models/tiny-cnn'] });
+ * // { repaired: ['a3f…'], quarantined: ['a3f…'], missing: [] }
+ */
+export interface RepairResult {
+  /** Blobs put back with the right bytes (found in `from`). */
+  repaired: string[];
+  /** Corrupt blobs moved out of the tree into `{root}/.webinfer/quarantine/` (never served again). */
+  quarantined: string[];
+  /** Blobs still missing: re-upload them (`PUT /v1/blobs/sha256/{hash}`, or publish the model again). */
+  missing: string[];
+}
+
+/**
+ * Repairs the blobs that {@link verifyRegistry} finds missing or corrupt: a corrupt blob is moved into
+ * `{root}/.webinfer/quarantine/` (so it is a 404, never wrong bytes, and a re-upload stores the right ones),
+ * then every file under the `from` directories (a model directory, an exported tree, a backup) whose
+ * size and SHA-256 match a missing blob is put in its place. Under the lock.
+ *
+ * @example
+ * await repairRegistry(new RegistryStore('.registry'), { from: ['backup/'] });
+ */
+export async function repairRegistry(store: RegistryStore, opts: { from?: readonly string[]; lock?: LockOptions } = {}): Promise<RepairResult> {
+  return store.withLock(async () => {
+    const wanted = new Map<string, number>();
+    for (const { manifest } of await listManifests(store)) {
+      for (const v of Object.values(manifest.variants)) for (const f of (v as { files: Array<{ size: number; sha256: string }> }).files) wanted.set(f.sha256, f.size);
+    }
+    const result: RepairResult = { repaired: [], quarantined: [], missing: [] };
+    const quarantine = store.abs('.webinfer/quarantine');
+    const need = new Map<string, number>();
+    for (const [h, size] of wanted) {
+      if ((await store.hasBlob(h, size)) && (await store.blobIntact(h))) continue;
+      if (await fs.stat(store.abs(paths.blob(h))).then(() => true, () => false)) {
+        await fs.mkdir(quarantine, { recursive: true });
+        await fs.rename(store.abs(paths.blob(h)), path.join(quarantine, `${h}-${Date.now()}`));
+        result.quarantined.push(h);
+      }
+      need.set(h, size);
+    }
+    for (const dir of opts.from ?? []) {
+      if (need.size === 0) break;
+      const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+      for (const e of entries) {
+        if (!e.isFile()) continue;
+        const file = path.join(e.parentPath, e.name);
+        const st = await fs.stat(file).catch(() => undefined);
+        if (!st || ![...need.values()].includes(st.size)) continue;
+        const h = await hashFile(file);
+        if (need.get(h) !== st.size) continue;
+        await store.putBlobFile(file, { sha256: h, size: st.size });
+        need.delete(h);
+        result.repaired.push(h);
+      }
+    }
+    result.missing = [...need.keys()];
+    return result;
+  }, opts.lock);
+}
+
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/**
  * Writes the static tree of a registry into `out` (protocol v1, ready for nginx, an object store
  * or a CDN): the catalogue, every public model's index and manifests, and the blobs they reference
  * (re-hashed while copying). Private models are left out unless `includePrivate`.
@@ -346,6 +421,9 @@ export async function exportStatic(store: RegistryStore, out: string, opts: { in
       }
       await fs.mkdir(path.dirname(dest.abs(paths.manifest(id, e.version))), { recursive: true });
       await fs.copyFile(store.abs(paths.manifest(id, e.version)), dest.abs(paths.manifest(id, e.version)));
+      await fs.copyFile(store.abs(paths.signatures(id, e.version)), dest.abs(paths.signatures(id, e.version))).catch((err: unknown) => {
+        if ((err as { code?: string }).code !== 'ENOENT') throw err; // an unsigned version
+      });
       manifests++;
     }
     await dest.writeJsonAtomic(paths.index(id), index);

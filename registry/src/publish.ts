@@ -28,6 +28,7 @@ import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, toJ
 import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
 import { groupFor, quantizedWidths, quantizeTextSafetensors, TEXT_QUANTIZED_DTYPES, type TextQuantizedDtype } from './quantize-text.js';
 import { sha256Hex } from './store.js';
+import { KeyStore } from './keys.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
 export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format'] as const;
@@ -463,6 +464,11 @@ async function quantizeVariants(model: ModelFiles, dtypes: readonly string[]): P
     } catch (e) {
       throw new RegistryStoreError(`cannot quantize ${model.entry} to ${dtype}: ${(e as Error).message}`, 'INVALID', { cause: e });
     }
+    if (q.converted === 0) {
+      // Nothing to convert: the "variant" would be the same weights under another name, and clients told it is smaller.
+      const stored = [...new Set((json['weightsManifest'] as Array<{ weights: Array<{ dtype?: string; quantization?: { dtype?: string } }> }>).flatMap((g) => g.weights.map((w) => w.quantization?.dtype ?? w.dtype ?? 'float32')))];
+      throw new RegistryStoreError(`cannot quantize ${model.entry} to ${dtype}: it has no float32 weights (its weights are ${stored.join(', ')}); publish it without --quantize ${dtype}`, 'INVALID');
+    }
     return {
       dtype,
       files: q.files.map((f) => ({ path: dir === '.' ? f.path : `${dir}/${f.path}`, size: f.bytes.byteLength, sha256: sha256Hex(f.bytes), bytes: f.bytes })),
@@ -507,6 +513,11 @@ export interface PreparedVersion {
   manifest: Manifest;
   /** Every file with its local path, size and hash. */
   files: Array<FileEntry & { abs: string }>;
+  /**
+   * Removes the temp files the preparation spooled (chunks of large files, quantized variants). Call it once the
+   * version is published (or given up); `publish()` and the CLI do. Safe to call twice.
+   */
+  dispose(): Promise<void>;
 }
 
 /** Options of {@link commitVersion}. */
@@ -577,25 +588,89 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
 
   const checked = check(Manifest, doc);
   const issues = checked.ok ? manifestProblems(checked.value) : checked.issues;
+  if (checked.ok && model.format === 'tfjs-layers') {
+    issues.push(...cardProblems(checked.value, JSON.parse(await fs.readFile(model.files[0]!.abs, 'utf8')) as Record<string, unknown>));
+  }
   if (!checked.ok || issues.length > 0) {
     throw new RegistryStoreError(`manifest for ${id}@${version} is invalid: ${issues.join('; ')}`, 'INVALID');
   }
-  return {
-    id,
-    version,
-    aliases,
-    now,
-    doc,
-    manifest: checked.value,
-    files: [...(await spoolChunks(files, model.files)), ...(await spoolQuantized(quantized))],
+  const temp: string[] = [];
+  const dispose = async (): Promise<void> => {
+    for (const d of temp.splice(0)) await fs.rm(d, { recursive: true, force: true });
   };
+  try {
+    return {
+      id,
+      version,
+      aliases,
+      now,
+      doc,
+      manifest: checked.value,
+      files: [...(await spoolChunks(files, model.files, temp)), ...(await spoolQuantized(quantized, temp))],
+      dispose,
+    };
+  } catch (e) {
+    await dispose();
+    throw e;
+  }
+}
+
+/** What a tfjs layers model's topology says about its one input and one output, where it says it unambiguously. */
+export function layersModelShape(modelJson: Record<string, unknown>): { input?: number[]; units?: number; activation?: string } {
+  type Layer = { class_name?: string; name?: string; config?: Record<string, unknown> };
+  const topo = (modelJson['modelTopology'] ?? {}) as { class_name?: string; config?: unknown; model_config?: { class_name?: string; config?: unknown } };
+  const top = topo.model_config ?? topo;
+  const cfg = (top.config ?? {}) as { layers?: Layer[]; input_layers?: unknown[]; output_layers?: unknown[] };
+  const layers = Array.isArray(cfg.layers) ? cfg.layers : [];
+  if (layers.length === 0) return {};
+  const byName = (entry: unknown): Layer | undefined => (Array.isArray(entry) ? layers.find((l) => l.config?.['name'] === entry[0] || l.name === entry[0]) : undefined);
+  let first: Layer | undefined = layers[0];
+  let last: Layer | undefined = layers[layers.length - 1];
+  if (top.class_name !== 'Sequential') {
+    if (cfg.input_layers?.length !== 1 || cfg.output_layers?.length !== 1) return {};
+    first = byName(cfg.input_layers[0]);
+    last = byName(cfg.output_layers[0]);
+  }
+  const shape = (first?.config?.['batch_input_shape'] ?? first?.config?.['batch_shape']) as unknown;
+  const input = Array.isArray(shape) && shape.slice(1).every((d) => typeof d === 'number') ? (shape.slice(1) as number[]) : undefined;
+  const isDense = last?.class_name === 'Dense';
+  const units = isDense && typeof last?.config?.['units'] === 'number' ? (last.config['units'] as number) : undefined;
+  const activation = isDense && typeof last?.config?.['activation'] === 'string' ? (last.config['activation'] as string) : undefined;
+  return { ...(input ? { input } : {}), ...(units !== undefined ? { units } : {}), ...(activation ? { activation } : {}) };
+}
+
+/**
+ * Where a card contradicts its layers model (so the publish is refused, rather than the model failing in the
+ * browser): labels against the output size, the pre-processing size against the input shape, `output: 'logits'`
+ * on a single output (softmax over one score is 1 for every input).
+ *
+ * @example
+ * cardProblems(manifest, modelJson); // ['labels: 4 labels but the model has 3 outputs (Dense units)']
+ */
+export function cardProblems(manifest: Manifest, modelJson: Record<string, unknown>): string[] {
+  if (manifest.task !== 'image-classification') return [];
+  const problems: string[] = [];
+  const { input, units, activation } = layersModelShape(modelJson);
+  const labels = manifest.labels?.length ?? 0;
+  if (units !== undefined && labels > 0 && labels !== units) problems.push(`labels: ${labels} labels but the model has ${units} outputs (its last Dense layer)`);
+  if (units === 1 && manifest.output === 'logits') {
+    problems.push(`output: 'logits' on a single output is softmax over one score, 1 for every input${activation === 'sigmoid' ? ' (the output is a sigmoid: use output \'probabilities\')' : ''}`);
+  }
+  const p = manifest.preprocess;
+  if (input && p && input.length === 3) {
+    const [h, w, c] = p.layout === 'nchw' ? [input[1], input[2], input[0]] : input;
+    if (h !== p.height || w !== p.width || c !== p.channels) {
+      problems.push(`preprocess: ${p.width}×${p.height}×${p.channels} (${p.layout}) but the model's input is ${JSON.stringify(input)} (height, width, channels${p.layout === 'nchw' ? ' as channels first' : ''})`);
+    }
+  }
+  return problems;
 }
 
 /**
  * A chunk of a large file (gpt2-safetensors) is a byte range: spool each to its own temp file, so
  * that commits and uploads handle every blob as one whole file.
  */
-async function spoolChunks(entries: readonly FileEntry[], files: ModelFiles['files']): Promise<Array<FileEntry & { abs: string }>> {
+async function spoolChunks(entries: readonly FileEntry[], files: ModelFiles['files'], temp: string[]): Promise<Array<FileEntry & { abs: string }>> {
   const out: Array<FileEntry & { abs: string }> = [];
   let dir: string | undefined;
   for (const [i, e] of entries.entries()) {
@@ -604,7 +679,10 @@ async function spoolChunks(entries: readonly FileEntry[], files: ModelFiles['fil
       out.push({ ...e, abs: f.abs });
       continue;
     }
-    dir ??= await fs.mkdtemp(path.join(os.tmpdir(), 'webinfer-chunks-'));
+    if (dir === undefined) {
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webinfer-chunks-'));
+      temp.push(dir);
+    }
     const abs = path.join(dir, e.sha256);
     await fs.writeFile(abs, await readRange(f));
     out.push({ ...e, abs });
@@ -616,10 +694,11 @@ async function spoolChunks(entries: readonly FileEntry[], files: ModelFiles['fil
  * Quantized variants exist only in memory: spool their files to a private temp directory, so
  * that a local commit and an upload to a service treat every file the same way (by path).
  */
-async function spoolQuantized(quantized: readonly QuantizedVariant[]): Promise<Array<FileEntry & { abs: string }>> {
+async function spoolQuantized(quantized: readonly QuantizedVariant[], temp: string[]): Promise<Array<FileEntry & { abs: string }>> {
   const all = quantized.flatMap((q) => q.files);
   if (all.length === 0) return [];
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'webinfer-quantized-'));
+  temp.push(dir);
   const out: Array<FileEntry & { abs: string }> = [];
   for (const f of all) {
     const abs = path.join(dir, f.sha256);
@@ -708,6 +787,10 @@ export async function commitVersion(
     }
     const before = await store.readIndex(id);
     checkIndexFor(before, manifest);
+    if (before !== undefined && opts.private === true && (before as { private?: unknown }).private !== true) {
+      // Its versions have been public (served, exported, cached by CDNs): a flag on one more version cannot take that back.
+      throw new RegistryStoreError(`${id} is a public model: private applies to a model's first version only, and ${id} has ${before.versions.length} public version(s)`, 'CONFLICT');
+    }
     // A manifest whose version is not in the index was left by a publish killed between its
     // manifest and its index write: never acknowledged nor resolvable, so it is replaced.
     const orphanManifest = await store.exists(paths.manifest(id, version));
@@ -729,6 +812,8 @@ export async function commitVersion(
     if (latest !== undefined) setAlias('latest', latest);
 
     const description = latest === version || before === undefined ? (manifest.description ?? before?.description) : before.description;
+    const keyStore = new KeyStore(store.root);
+    const keyEntries = await keyStore.indexEntries();
     const indexDoc = {
       ...(before ?? {}),
       schema: 'webinfer.model-index/v1' as const,
@@ -739,6 +824,7 @@ export async function commitVersion(
       versions,
       aliases: byKey(aliasMap),
       history: byKey(history),
+      ...(keyEntries.length > 0 ? { keys: keyEntries } : {}),
     };
     const idx = check(ModelIndex, indexDoc);
     if (!idx.ok) throw new RegistryStoreError(`index of ${id} would be invalid: ${idx.issues.join('; ')}`, 'INVALID');
@@ -746,9 +832,20 @@ export async function commitVersion(
     // Manifest first (exclusive), then the documents that point at it.
     if (orphanManifest) await store.writeJsonAtomic(paths.manifest(id, version), doc);
     else await store.createJsonExclusive(paths.manifest(id, version), doc);
+    // Signatures of the manifest's exact bytes by every live key of the root (none without keys), before the index.
+    const signatures = await keyStore.sign(Buffer.from(toJsonText(doc)));
+    if (signatures.length > 0) {
+      const sri = `sha256-${createHash('sha256').update(toJsonText(doc)).digest('base64')}`;
+      await store.writeJsonAtomic(paths.signatures(id, version), { schema: 'webinfer.signatures/v1', manifest: sri, signatures });
+    }
     await store.writeJsonAtomic(paths.index(id), indexDoc);
     await writeCatalogEntry(store, idx.value);
-    return { manifest, index: idx.value, etag: etagOf(Buffer.from(toJsonText(indexDoc))), written: [paths.manifest(id, version), paths.index(id), paths.catalog()] };
+    return {
+      manifest,
+      index: idx.value,
+      etag: etagOf(Buffer.from(toJsonText(indexDoc))),
+      written: [paths.manifest(id, version), ...(signatures.length > 0 ? [paths.signatures(id, version)] : []), paths.index(id), paths.catalog()],
+    };
   }, opts.lock);
 }
 
@@ -812,9 +909,13 @@ export async function publishPrepared(store: RegistryStore, prepared: PreparedVe
  */
 export async function publish(opts: PublishOptions): Promise<PublishResult> {
   const prepared = await prepareVersion(opts);
-  return publishPrepared(new RegistryStore(opts.root), prepared, {
-    ...(opts.private !== undefined ? { private: opts.private } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.lock ? { lock: opts.lock } : {}),
-  });
+  try {
+    return await publishPrepared(new RegistryStore(opts.root), prepared, {
+      ...(opts.private !== undefined ? { private: opts.private } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.lock ? { lock: opts.lock } : {}),
+    });
+  } finally {
+    await prepared.dispose();
+  }
 }

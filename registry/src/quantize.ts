@@ -111,6 +111,8 @@ export interface QuantizedModel {
   files: Array<{ path: string; bytes: Uint8Array }>;
   /** Largest absolute error of a dequantized weight. */
   maxError: number;
+  /** How many float32 weights were quantized (0: the weights were already quantized, or not float). */
+  converted: number;
 }
 
 /**
@@ -130,6 +132,7 @@ export function quantizeModel(modelJson: Record<string, unknown>, weights: Uint8
   const entries: WeightEntry[] = [];
   let offset = 0;
   let maxError = 0;
+  let converted = 0;
   const view = new DataView(weights.buffer, weights.byteOffset, weights.byteLength);
   for (const g of groups) {
     for (const w of g.weights) {
@@ -142,6 +145,7 @@ export function quantizeModel(modelJson: Record<string, unknown>, weights: Uint8
         offset += bytes;
         continue;
       }
+      converted++;
       const values = new Float32Array(n);
       for (let i = 0; i < n; i++) values[i] = view.getFloat32(offset + 4 * i, true);
       offset += bytes;
@@ -183,5 +187,6 @@ export function quantizeModel(modelJson: Record<string, unknown>, weights: Uint8
       { path: binName, bytes: bin },
     ],
     maxError,
+    converted,
   };
 }

@@ -16,6 +16,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ALIAS_RE, Catalog, check, Manifest, ModelIndex, MODEL_ID_RE, SEMVER_RE, SHA256_RE, type Checked } from 'webinfer/protocol';
 import { paths } from 'webinfer/protocol';
+import { OWNER, ownerState } from './owner.js';
 
 /**
  * The stable codes of {@link RegistryStoreError}: one set for every registry implementation
@@ -136,7 +137,11 @@ export class RegistryStoreError extends Error {
 export interface LockOptions {
   /** How long to keep retrying to get the lock (ms). Default 10 000. */
   timeoutMs?: number;
-  /** A lock file older than this is considered abandoned and removed (ms). Default 60 000. */
+  /**
+   * A lock file not renewed for this long is considered abandoned and removed (ms). Default 60 000. A holder
+   * renews its lock (touches it) every third of this, so only a dead holder's lock grows this old. A lock
+   * whose holder is a dead process of this machine is taken over at once, whatever its age.
+   */
   staleMs?: number;
 }
 
@@ -145,8 +150,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const isErrno = (e: unknown, code: string): boolean =>
   typeof e === 'object' && e !== null && (e as { code?: unknown }).code === code;
 
+/** A temp file next to its final name, named after its owner (see `owner.ts`: gc leaves a live owner's files alone). */
 function tmpName(dir: string, base: string): string {
-  return path.join(dir, `.tmp-${base}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return path.join(dir, `.tmp-${base}-${OWNER}-${randomBytes(6).toString('hex')}`);
 }
 
 /** fsyncs a directory so a rename/link in it survives a crash (best effort: not every platform allows it). */
@@ -329,7 +335,7 @@ export class RegistryStore {
    * `maxBytes` and `stallMs` bound the upload (`TOO_LARGE`, `TIMEOUT`). On any failure the temp
    * file is removed (a killed process leaves it for {@link gc}).
    */
-  async putBlobStream(source: AsyncIterable<Uint8Array>, opts: PutBlobOptions = {}): Promise<{ sha256: string; size: number; created: boolean }> {
+  async putBlobStream(source: AsyncIterable<Uint8Array>, opts: PutBlobOptions = {}): Promise<{ sha256: string; size: number; created: boolean; repaired: boolean }> {
     const dir = path.dirname(this.abs(paths.blob('0'.repeat(64))));
     await fs.mkdir(dir, { recursive: true });
     const tmp = tmpName(dir, 'blob');
@@ -375,9 +381,8 @@ export class RegistryStore {
       await fs.unlink(tmp).catch(() => undefined);
       throw new RegistryStoreError(`uploaded bytes hash to ${sha256}, not ${opts.expectedSha256}`, 'HASH_MISMATCH');
     }
-    const created = !(await sameSize(this.abs(paths.blob(sha256)), size));
-    await this.commitBlob(tmp, sha256, size);
-    return { sha256, size, created };
+    const outcome = await this.commitBlob(tmp, sha256, size);
+    return { sha256, size, created: outcome === 'created', repaired: outcome === 'repaired' };
   }
 
   /** True when the blob exists (with `size` bytes, when given). */
@@ -394,27 +399,46 @@ export class RegistryStore {
   async putBlobBytes(bytes: Uint8Array): Promise<{ sha256: string; size: number }> {
     const sha256 = sha256Hex(bytes);
     const final = this.abs(paths.blob(sha256));
-    if (await sameSize(final, bytes.length)) return { sha256, size: bytes.length };
+    if ((await sameSize(final, bytes.length)) && (await this.blobIntact(sha256))) return { sha256, size: bytes.length };
     const tmp = await writeTemp(final, bytes);
     await this.commitBlob(tmp, sha256, bytes.length);
     return { sha256, size: bytes.length };
   }
 
-  private async commitBlob(tmp: string, sha256: string, size: number): Promise<void> {
+  /**
+   * Puts a verified temp file in place as blob `sha256`. What is there already with the right size is kept
+   * only if it really hashes to `sha256`: a corrupt (bit-rotted, overwritten) blob is replaced, so a
+   * re-upload of the right bytes repairs it.
+   */
+  private async commitBlob(tmp: string, sha256: string, size: number): Promise<'created' | 'exists' | 'repaired'> {
     const final = this.abs(paths.blob(sha256));
-    if (await sameSize(final, size)) {
+    const present = await sameSize(final, size);
+    if (present && (await this.blobIntact(sha256))) {
       // Content-addressed: what is there already is these bytes.
       await fs.unlink(tmp).catch(() => undefined);
-      return;
+      return 'exists';
     }
+    const existed = present || (await fs.stat(final).then(() => true, () => false));
     try {
-      // Missing (or a truncated leftover of another tool): put ours in place atomically.
+      // Missing, truncated or corrupt: put ours in place atomically.
       await fs.rename(tmp, final);
     } catch (e) {
       await fs.unlink(tmp).catch(() => undefined);
       throw e;
     }
     await syncDir(path.dirname(final));
+    return existed ? 'repaired' : 'created';
+  }
+
+  /** True when blob `sha256` exists and its bytes hash to its name (read as a stream). */
+  async blobIntact(sha256: string): Promise<boolean> {
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of createReadStream(this.abs(paths.blob(sha256)), { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+    } catch {
+      return false;
+    }
+    return hash.digest('hex') === sha256;
   }
 
   /**
@@ -427,7 +451,8 @@ export class RegistryStore {
     const staleMs = options.staleMs ?? 60_000;
     await fs.mkdir(this.root, { recursive: true });
     const lockPath = path.join(this.root, '.lock');
-    const token = `${process.pid} ${randomBytes(8).toString('hex')} ${new Date().toISOString()}\n`;
+    // First word: the owner tag (pid and machine/boot), then a random token and the time.
+    const token = `${OWNER} ${randomBytes(8).toString('hex')} ${new Date().toISOString()}\n`;
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -442,9 +467,10 @@ export class RegistryStore {
         if (!isErrno(e, 'EEXIST')) throw e;
       }
       try {
-        const st = await fs.stat(lockPath);
-        if (Date.now() - st.mtimeMs > staleMs) {
-          await fs.unlink(lockPath).catch(() => undefined);
+        const [st, text] = await Promise.all([fs.stat(lockPath), fs.readFile(lockPath, 'utf8')]);
+        const owner = ownerState(text.split(' ')[0]);
+        if (owner === 'dead' || (owner !== 'alive' && Date.now() - st.mtimeMs > staleMs)) {
+          await breakLock(lockPath, text);
           continue;
         }
       } catch (e) {
@@ -456,14 +482,43 @@ export class RegistryStore {
       }
       await sleep(Math.min(200, 10 + attempt * 10) + Math.random() * 10);
     }
+    // The lease: renew the lock while `fn` runs, so a long write is never mistaken for an abandoned lock.
+    const lease = setInterval(() => {
+      const now = new Date();
+      void fs.utimes(lockPath, now, now).catch(() => undefined);
+    }, Math.max(50, staleMs / 3));
+    lease.unref();
     try {
       return await fn();
     } finally {
+      clearInterval(lease);
       // Remove the lock only if it is still ours.
       const now = await fs.readFile(lockPath, 'utf8').catch(() => undefined);
       if (now === token) await fs.unlink(lockPath).catch(() => undefined);
     }
   }
+}
+
+/**
+ * Removes an abandoned lock whose content was `seen`, so that of two writers breaking it at once, only one
+ * does, and neither removes the fresh lock the other took meanwhile: the lock is moved aside atomically and
+ * put back if what was moved is not what was judged abandoned.
+ */
+async function breakLock(lockPath: string, seen: string): Promise<void> {
+  const aside = `${lockPath}.broken-${OWNER}-${randomBytes(4).toString('hex')}`;
+  try {
+    await fs.rename(lockPath, aside);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return;
+    throw e;
+  }
+  const moved = await fs.readFile(aside, 'utf8').catch(() => undefined);
+  if (moved !== seen) {
+    // Someone's live lock: put it back unless a third writer holds the lock by now (then theirs stands and
+    // the moved one's owner finds its lock gone at release, which it tolerates).
+    await fs.link(aside, lockPath).catch(() => undefined);
+  }
+  await fs.unlink(aside).catch(() => undefined);
 }
 
 /** Races `p` against a stall timer; on timeout calls `onStall` and rejects with `TIMEOUT`. */

@@ -89,7 +89,7 @@ describe('a publisher killed mid-way', () => {
       const cleaned = await gc(store, { minAgeMs: 0 });
       expect(cleaned.temp.length).toBe(temps.length);
       expect(await tempFiles(root)).toEqual([]);
-      const r = await publish({ modelDir: bigModel, root, id: 'big', version: '2.0.0', card: { task: 'image-classification', labels: ['a', 'b'], preprocess: { width: 8, height: 8, channels: 1 } } });
+      const r = await publish({ modelDir: bigModel, root, id: 'big', version: '2.0.0', card: { task: 'image-classification', labels: Array.from({ length: 10 }, (_, i) => `c${i}`), preprocess: { width: 28, height: 28, channels: 1 } } });
       expect(r.index.versions.map((v) => v.version)).toEqual(['1.0.0', '2.0.0']);
       expect(await verifyRegistry(store)).toEqual([]);
     });
@@ -97,7 +97,7 @@ describe('a publisher killed mid-way', () => {
 
   it('a manifest left by a publish killed before its index write is never resolvable and is replaced by the retry', async () => {
     const root = path.join(tmp, 'root-orphan-manifest');
-    const card = { task: 'image-classification', labels: ['a', 'b'], preprocess: { width: 8, height: 8, channels: 1 } };
+    const card = { task: 'image-classification', labels: Array.from({ length: 10 }, (_, i) => `c${i}`), preprocess: { width: 28, height: 28, channels: 1 } };
     await publish({ modelDir: bigModel, root, id: 'big', version: '1.0.0', card });
     const store = new RegistryStore(root);
     // The state such a crash leaves (every write is atomic, so this is exactly it): blobs and manifest, index unchanged.

@@ -68,7 +68,7 @@ export abstract class ModelHandle<T extends TaskName = TaskName> {
   /** Loads this model into worker `generation` once, however many calls wait for it. */
   #reloadIn(remote: Comlink.Remote<WorkerApi>, generation: number): Promise<void> {
     if (this.#reload?.generation !== generation) {
-      const done = remote.load({ callId: newCallId(), handle: this.#handle, ref: `${this.info.id}@${this.info.version}`, task: this.task, dtype: this.info.dtype }).then(() => {
+      const done = remote.load({ callId: newCallId(), handle: this.#handle, ref: `${this.info.id}@${this.info.version}`, task: this.task, dtype: this.info.dtype, integrity: this.info.integrity }).then(() => {
         this.#generation = generation;
       });
       const reload = { generation, done };

@@ -64,6 +64,8 @@ export interface LoadProgress {
 export interface ModelInfo {
   readonly id: string;
   readonly version: string;
+  /** `sha256-<base64>` of the version manifest's bytes: pass it as `load(ref, { integrity })` to pin this exact model. */
+  readonly integrity: string;
   readonly task: TaskName;
   readonly format: string;
   readonly labels: readonly string[];

@@ -129,6 +129,10 @@ export interface InitRequest {
   readonly retries: number;
   /** Stall limit of one request: no byte for this long aborts and retries it. */
   readonly requestTimeoutMs: number;
+  /** Throughput floor of a download, bytes per second over each `requestTimeoutMs` window (0: none). */
+  readonly minBytesPerSecond?: number;
+  /** Registry keys every manifest must be signed by one of (`ed25519:<base64>`); none: no signature check. */
+  readonly trustKeys?: readonly string[];
   /** Largest batch of calls run as one model run; 1 = no batching (each call runs alone, at once). */
   readonly maxBatch: number;
   readonly debug: boolean;
@@ -143,6 +147,8 @@ export interface LoadRequest {
   readonly task?: TaskName;
   /** Which weights variant to load; default `auto` (see `workers/dtype.ts`). */
   readonly dtype?: DtypePreference;
+  /** `sha256-<base64>` the version manifest's bytes must hash to (checked on the main thread for shape). */
+  readonly integrity?: string;
 }
 
 /** The API the worker exposes (comlink `expose`). Every method may reject with a `SerializedError` rebuilt as ours. */

@@ -134,3 +134,32 @@ test('a call with a time limit rejects with TimeoutError instead of hanging', as
   expect(r.res).toMatchObject({ ok: false, error: { name: 'TimeoutError', code: 'TIMEOUT', fields: { timeoutMs: 500 } } });
   expect(r.ms).toBeLessThan(2000);
 });
+
+test('a 64-megapixel image classifies without holding the worker (reduced first, heartbeats answered)', async ({ open, registry }) => {
+  const page = await open();
+  const r = await page.evaluate(async (registry) => {
+    // A crash limit far below the ~26 s the full-size pre-processing took.
+    const client = window.webinfer.createClient({ registry, backend: 'wasm', unresponsiveTimeoutMs: 4000 });
+    const model = await client.load('tiny-cnn@stable', { task: 'image-classification' });
+    const canvas = new OffscreenCanvas(8192, 8192);
+    const ctx = canvas.getContext('2d')!;
+    ctx.fillStyle = '#808080';
+    ctx.fillRect(0, 0, 8192, 8192);
+    const t0 = performance.now();
+    const big = await window.util.attempt(() => model.classify(canvas.transferToImageBitmap(), { topK: 1 }));
+    const bigMs = performance.now() - t0;
+    // The same picture at the model's size: the same answer.
+    const small = await model.classify({ data: new Uint8Array(28 * 28).fill(128), width: 28, height: 28, channels: 1 }, { topK: 1 });
+    const pixels = await window.util.attempt(() => model.classify({ data: new Uint8Array(4096 * 4096).fill(128), width: 4096, height: 4096, channels: 1 }, { topK: 1 }));
+    await client.dispose();
+    return { big, bigMs, small, pixels };
+  }, registryUrl(registry));
+  expect(r.big).toMatchObject({ ok: true });
+  expect(r.pixels).toMatchObject({ ok: true });
+  const big = (r.big as { value: Array<{ index: number; score: number }> }).value;
+  const px = (r.pixels as { value: Array<{ index: number; score: number }> }).value;
+  expect(big[0]!.index).toBe(r.small[0]!.index);
+  expect(px[0]!.index).toBe(r.small[0]!.index);
+  expect(Math.abs(px[0]!.score - r.small[0]!.score)).toBeLessThan(1e-4);
+  expect(r.bigMs).toBeLessThan(20_000);
+});

@@ -12,6 +12,7 @@ import { publish } from '../../registry/src/publish.js';
 import { RegistryStore } from '../../registry/src/store.js';
 import { startRegistryServer, type RunningRegistry } from '../../registry/src/server/serve.js';
 import { TokenStore } from '../../registry/src/tokens.js';
+import { KeyStore } from '../../registry/src/keys.js';
 import { startNginx, type RunningNginx } from '../support/nginx.js';
 import { expect, REGISTRY_ROOT, test as base } from './fixtures.js';
 import { pattern, tinyCnnReference } from './reference.js';
@@ -176,6 +177,81 @@ for (const name of ['static', 'service', 'nginx'] as const) {
         expect(r.error.fields).toMatchObject({ expected: `sha256:${hosting.corruptHash}` });
       }
     });
+
+    if (name !== 'static') {
+      // The service and nginx serve blobs `immutable`: the browser's HTTP cache keeps what it got.
+      test('a corrupt blob kept by the HTTP cache heals once the server has the right bytes (reload, no-store)', async ({ open, hosting }) => {
+        const id = `heal-${name}`;
+        const tiny = path.join(REPO, 'models/tiny-cnn');
+        const dir = path.join(hosting.root, `.${id}`);
+        cpSync(tiny, dir, { recursive: true });
+        const w = readFileSync(path.join(dir, 'group1-shard1of1.bin'));
+        w[1] = (w[1]! + (name === 'service' ? 3 : 5)) % 256; // a blob of its own
+        writeFileSync(path.join(dir, 'group1-shard1of1.bin'), w);
+        const card = JSON.parse(readFileSync(path.join(tiny, 'card.json'), 'utf8')) as Record<string, unknown>;
+        const pub = await publish({ modelDir: dir, root: hosting.root, id, version: '1.0.0', card });
+        rmSync(dir, { recursive: true, force: true });
+        const hash = pub.manifest.variants.float32.files.find((f) => f.path.endsWith('.bin'))!.sha256;
+        const www = `${hosting.root}-www`;
+        if (name === 'nginx') {
+          cpSync(path.join(hosting.root, 'v1/models', id), path.join(www, 'v1/models', id), { recursive: true });
+          cpSync(path.join(hosting.root, 'v1/blobs/sha256', hash), path.join(www, 'v1/blobs/sha256', hash));
+        }
+        const tree = name === 'nginx' ? www : hosting.root;
+        const blob = path.join(tree, 'v1/blobs/sha256', hash);
+        const good = readFileSync(blob);
+        const bad = Buffer.from(good);
+        bad[200] = bad[200]! ^ 0xff;
+        writeFileSync(blob, bad);
+        const page = await open();
+        const load = (): Promise<{ ok: boolean; error?: { name: string } }> =>
+          page.evaluate(async ([registry, ref]) => {
+            const client = window.webinfer.createClient({ registry, backend: 'wasm', retries: 0 });
+            const res = await window.util.attempt(() => client.load(ref));
+            await client.dispose();
+            return res as { ok: boolean; error?: { name: string } };
+          }, [hosting.forms[name].url(), `${id}@1.0.0`] as const);
+        expect(await load()).toMatchObject({ ok: false, error: { name: 'IntegrityError' } });
+        // The operator repairs the file; the browser's cache still holds the corrupt copy (served `immutable`).
+        writeFileSync(blob, good);
+        expect(await load()).toMatchObject({ ok: true });
+        await page.reload();
+        await page.waitForFunction(() => window.harnessReady === true);
+        expect(await load()).toMatchObject({ ok: true });
+      });
+    }
+
+    if (name === 'service') {
+      test('signed manifests: a client that pins the registry key loads signed versions and refuses unsigned ones (WebCrypto)', async ({ open, hosting }) => {
+        const keys = new KeyStore(hosting.root);
+        const { key } = await keys.create('e2e');
+        const other = await new KeyStore(path.join(hosting.root, '.other-keys')).create('other');
+        const card = JSON.parse(readFileSync(path.join(REPO, 'models/tiny-cnn/card.json'), 'utf8')) as Record<string, unknown>;
+        await publish({ modelDir: path.join(REPO, 'models/tiny-cnn'), root: hosting.root, id: 'signed-cnn', version: '1.0.0', card });
+        await keys.revoke('e2e'); // later publishes in this root stay unsigned
+        const page = await open();
+        const r = await page.evaluate(
+          async ([registry, key, otherKey]) => {
+            const { createClient } = window.webinfer;
+            const client = createClient({ registry, backend: 'wasm', trust: { keys: [key] } });
+            const signed = await window.util.attempt(async () => {
+              const m = await client.load('signed-cnn@1.0.0', { task: 'image-classification' });
+              return (await m.classify({ data: window.util.pattern(28, 28, 1), width: 28, height: 28, channels: 1 }, { topK: 1 })).length;
+            });
+            const unsigned = await window.util.attempt(() => client.load('tiny-cnn@1.0.0'));
+            await client.dispose();
+            const stranger = createClient({ registry, backend: 'wasm', trust: { keys: [otherKey] } });
+            const untrusted = await window.util.attempt(() => stranger.load('signed-cnn@1.0.0'));
+            await stranger.dispose();
+            return { signed, unsigned, untrusted };
+          },
+          [hosting.forms[name].url(), key, other.key] as const,
+        );
+        expect(r.signed).toMatchObject({ ok: true, value: 1 });
+        expect(r.unsigned).toMatchObject({ ok: false, error: { name: 'ManifestError', instanceOfOwnClass: true, fields: { reason: 'unsigned' } } });
+        expect(r.untrusted).toMatchObject({ ok: false, error: { name: 'ManifestError', fields: { reason: 'untrusted-key' } } });
+      });
+    }
 
     test('with the registry down, a model loaded before still loads from the cache', async ({ open, hosting }) => {
       const page = await open();

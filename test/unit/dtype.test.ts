@@ -19,3 +19,15 @@ describe('chooseDtype (the worker picks the variant after the backend)', () => {
     expect(() => chooseDtype(manifest(['float32']), 'float16', 'wasm')).toThrow('m@1.0.0 has no float16 variant (it has float32)');
   });
 });
+
+describe('storedDtype (what model.info.dtype reports)', () => {
+  const w = (quantization?: string, dtype = 'float32') => ({ name: 'w', shape: [1], dtype, ...(quantization ? { quantization: { dtype: quantization } } : {}) });
+  it('names the stored dtype of a model published already quantized, not its variant name', async () => {
+    const { storedDtype } = await import('../../workers/dtype.js');
+    expect(storedDtype({ weightsManifest: [{ paths: [], weights: [w('uint8'), w('uint8')] }] })).toBe('uint8');
+    expect(storedDtype({ weightsManifest: [{ paths: [], weights: [w('float16')] }] })).toBe('float16');
+    expect(storedDtype({ weightsManifest: [{ paths: [], weights: [w(), w(undefined, 'int32')] }] })).toBe('float32');
+    expect(storedDtype({ weightsManifest: [{ paths: [], weights: [w('uint8'), w()] }] })).toBeUndefined(); // mixed
+    expect(storedDtype({})).toBeUndefined();
+  });
+});

@@ -3,7 +3,7 @@
  * in-memory Cache API: retries and backoff, 404s, stalls, size limits, abort,
  * quota, corrupted cache entries.
  */
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Loader } from '../../workers/loader.js';
 import { fetchBytes, NotFound } from '../../workers/net.js';
@@ -81,6 +81,51 @@ describe('fetchBytes', () => {
     expect(Array.from(bytes)).toEqual([9, 9]);
     expect(calls).toHaveLength(2);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+  });
+
+  it('a trickle (one byte every 10 ms) below the throughput floor is a stall, although bytes keep coming', async () => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const trickle = () =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            timer = setInterval(() => c.enqueue(new Uint8Array([1])), 10);
+          },
+          cancel() {
+            clearInterval(timer);
+          },
+        }),
+      );
+    const calls = scripted(trickle, trickle);
+    const t0 = Date.now();
+    const e = await fetchBytes('http://r/x', { retries: 1, timeoutMs: 100, minBytesPerSecond: 1000 }, never).catch((x: unknown) => x);
+    clearInterval(timer);
+    expect(e).toMatchObject({ name: 'RegistryUnavailableError' });
+    expect((e as Error).message).toMatch(/below the floor of 1000 bytes\/s/);
+    expect(calls).toHaveLength(2);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  });
+
+  it('a body at the floor or above is not a stall', async () => {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    let sent = 0;
+    scripted(() =>
+      new Response(
+        new ReadableStream({
+          start(c) {
+            timer = setInterval(() => {
+              c.enqueue(new Uint8Array(50));
+              if (++sent === 30) {
+                clearInterval(timer);
+                c.close();
+              }
+            }, 10);
+          },
+        }),
+      ),
+    );
+    const bytes = await fetchBytes('http://r/x', { retries: 0, timeoutMs: 100, minBytesPerSecond: 1000 }, never);
+    expect(bytes.byteLength).toBe(1500);
   });
 
   it('the caller\'s abort wins at once, as our AbortError', async () => {
@@ -176,6 +221,168 @@ describe('Loader', () => {
     routed({ 'v1/models/m/index.json': index, 'v1/models/m/versions/1.0.0.json': manifest });
     const loader = new Loader('http://r', opts, new ModelStore('t'));
     await expect(loader.load('m@stable', 'float32', never, () => undefined)).rejects.toMatchObject({ name: 'ManifestError', fields: { issues: ['missing blob'] } });
+  });
+
+  describe('a blob whose bytes do not match', () => {
+    const good = new TextEncoder().encode('{"real":"model"}');
+    const bad = new TextEncoder().encode('{"rotten":"bit"}');
+    const m = (bytes: Uint8Array) => ({ ...manifest, variants: { float32: { entry: 'model.json', files: [{ path: 'model.json', size: bytes.byteLength, sha256: sha(bytes) }] } } });
+    /** The registry: documents, then the blob answered per `cache` mode by `blob`. */
+    const serve = (blob: (mode: RequestCache | undefined) => Uint8Array) => {
+      const modes: Array<RequestCache | undefined> = [];
+      vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+        const path = url.replace('http://r/', '');
+        if (path === 'v1/models/m/versions/1.0.0.json') return new Response(JSON.stringify(m(good)));
+        if (path.startsWith('v1/blobs/')) {
+          modes.push(init?.cache);
+          return new Response(blob(init?.cache) as Uint8Array<ArrayBuffer>);
+        }
+        return new Response('', { status: 404 });
+      });
+      return modes;
+    };
+
+    it('is fetched again past the HTTP cache (reload, then no-store) and the good bytes are used and cached', async () => {
+      const cache = new MemoryCache();
+      vi.stubGlobal('caches', { open: async () => cache });
+      // A browser/CDN cache holding corrupt bytes: only a request that bypasses it gets the repaired file.
+      const modes = serve((mode) => (mode === 'no-store' ? good : bad));
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      const files = await loader.load('m@1.0.0', 'float32', never, () => undefined);
+      expect(new TextDecoder().decode(files.files.get('model.json'))).toBe('{"real":"model"}');
+      expect(modes).toEqual(['default', 'reload', 'no-store']);
+      const stored = [...cache.map.entries()].filter(([k]) => k.includes('/sha256/'));
+      expect(stored.map(([, v]) => new TextDecoder().decode(v))).toEqual(['{"real":"model"}']);
+    });
+
+    it('a reload that brings good bytes stops there', async () => {
+      vi.stubGlobal('caches', undefined);
+      const modes = serve((mode) => (mode === 'default' ? bad : good));
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      await loader.load('m@1.0.0', 'float32', never, () => undefined);
+      expect(modes).toEqual(['default', 'reload']);
+    });
+
+    it('bad bytes every time: an IntegrityError, and nothing of them is stored', async () => {
+      const cache = new MemoryCache();
+      vi.stubGlobal('caches', { open: async () => cache });
+      const modes = serve(() => bad);
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      await expect(loader.load('m@1.0.0', 'float32', never, () => undefined)).rejects.toMatchObject({
+        name: 'IntegrityError',
+        fields: { file: 'model.json', expected: `sha256:${sha(good)}`, actual: `sha256:${sha(bad)}` },
+      });
+      expect(modes).toEqual(['default', 'reload', 'no-store']);
+      expect([...cache.map.keys()].filter((k) => k.includes('/sha256/'))).toEqual([]);
+    });
+
+    it('too many bytes is retried the same way', async () => {
+      vi.stubGlobal('caches', undefined);
+      const modes = serve((mode) => (mode === 'reload' ? good : new Uint8Array(good.byteLength + 10)));
+      const loader = new Loader('http://r', { retries: 0, timeoutMs: 1000 }, new ModelStore('t'));
+      await loader.load('m@1.0.0', 'float32', never, () => undefined);
+      expect(modes).toEqual(['default', 'reload']);
+    });
+  });
+
+  describe('immutable versions and pinned manifests', () => {
+    const v1 = JSON.stringify(manifest);
+    const rewritten = JSON.stringify({ ...manifest, labels: ['attacker'] });
+    /** Serves `doc()` as m@1.0.0's manifest. */
+    const serveManifest = (doc: () => string) =>
+      vi.stubGlobal('fetch', async (url: string) =>
+        url === 'http://r/v1/models/m/versions/1.0.0.json' ? new Response(doc()) : new Response('', { status: 404 }),
+      );
+    const sri = (text: string) => `sha256-${createHash('sha256').update(text).digest('base64')}`;
+
+    it('a version whose manifest changed since this client saw it is refused (immutable-violated), also after a restart', async () => {
+      const cache = new MemoryCache();
+      vi.stubGlobal('caches', { open: async () => cache });
+      let doc = v1;
+      serveManifest(() => doc);
+      const first = new Loader('http://r', opts, new ModelStore('t'));
+      const r = await first.resolve('m@1.0.0', never);
+      expect(r.integrity).toBe(sri(v1));
+      doc = rewritten;
+      await expect(first.resolve('m@1.0.0', never)).rejects.toMatchObject({ name: 'ManifestError', fields: { reason: 'immutable-violated', issues: [`was ${sri(v1)}`, `now ${sri(rewritten)}`] } });
+      // A new worker (a page reload) remembers through the Cache API.
+      const second = new Loader('http://r', opts, new ModelStore('t'));
+      await expect(second.resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'immutable-violated' } });
+      // The refused manifest was not remembered: the original still loads.
+      doc = v1;
+      expect((await second.resolve('m@1.0.0', never)).manifest.labels).toEqual(['x']);
+    });
+
+    it('without a Cache API the worker still remembers for its lifetime', async () => {
+      vi.stubGlobal('caches', undefined);
+      let doc = v1;
+      serveManifest(() => doc);
+      const loader = new Loader('http://r', opts, new ModelStore('t'));
+      await loader.resolve('m@1.0.0', never);
+      doc = rewritten;
+      await expect(loader.resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'immutable-violated' } });
+    });
+
+    it('integrity pins the manifest bytes: a match loads, anything else is integrity-mismatch', async () => {
+      vi.stubGlobal('caches', undefined);
+      serveManifest(() => rewritten);
+      const loader = new Loader('http://r', opts, new ModelStore('t'));
+      await expect(loader.resolve('m@1.0.0', never, { integrity: sri(v1) })).rejects.toMatchObject({ name: 'ManifestError', fields: { reason: 'integrity-mismatch' } });
+      expect((await loader.resolve('m@1.0.0', never, { integrity: sri(rewritten) })).manifest.labels).toEqual(['attacker']);
+    });
+  });
+
+  describe('signed manifests (trust.keys)', () => {
+    const text = JSON.stringify(manifest);
+    const bytes = new TextEncoder().encode(text);
+    const sri = `sha256-${createHash('sha256').update(text).digest('base64')}`;
+    const pair = () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const key = `ed25519:${Buffer.from((publicKey.export({ format: 'jwk' }) as { x: string }).x, 'base64url').toString('base64')}`;
+      return { key, sign: (b: Uint8Array) => cryptoSign(null, b, privateKey).toString('base64') };
+    };
+    const trusted = pair();
+    const other = pair();
+    /** Serves m@1.0.0's manifest and, unless undefined, its signatures document. */
+    const serveSigned = (manifestText: string, sigs: unknown) => {
+      vi.stubGlobal('caches', undefined);
+      vi.stubGlobal('fetch', async (url: string) => {
+        if (url === 'http://r/v1/models/m/versions/1.0.0.json') return new Response(manifestText);
+        if (url === 'http://r/v1/models/m/versions/1.0.0.sig.json' && sigs !== undefined) return new Response(JSON.stringify(sigs));
+        return new Response('', { status: 404 });
+      });
+    };
+    const sigDoc = (signatures: Array<{ key: string; sig: string }>, m = sri) => ({ schema: 'webinfer.signatures/v1', manifest: m, signatures });
+
+    it('a manifest signed by a trusted key loads (WebCrypto Ed25519)', async () => {
+      serveSigned(text, sigDoc([{ key: other.key, sig: other.sign(bytes) }, { key: trusted.key, sig: trusted.sign(bytes) }]));
+      const loader = new Loader('http://r', opts, new ModelStore('t'), [trusted.key]);
+      expect((await loader.resolve('m@1.0.0', never)).manifest.id).toBe('m');
+    });
+
+    it('unsigned, signed by another key, or a wrong signature: ManifestError with the reason', async () => {
+      const loader = () => new Loader('http://r', opts, new ModelStore('t'), [trusted.key]);
+      serveSigned(text, undefined);
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ name: 'ManifestError', fields: { reason: 'unsigned' } });
+      serveSigned(text, sigDoc([{ key: other.key, sig: other.sign(bytes) }]));
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'untrusted-key' } });
+      // The registry changed the manifest and kept the old signature (and its hash).
+      const changed = JSON.stringify({ ...manifest, labels: ['attacker'] });
+      serveSigned(changed, sigDoc([{ key: trusted.key, sig: trusted.sign(bytes) }]));
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'bad-signature' } });
+      // …and with the new hash but the old signature.
+      const changedSri = `sha256-${createHash('sha256').update(changed).digest('base64')}`;
+      serveSigned(changed, sigDoc([{ key: trusted.key, sig: trusted.sign(bytes) }], changedSri));
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'bad-signature' } });
+      // A signatures document that is not one.
+      serveSigned(text, { nope: true });
+      await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'bad-signature' } });
+    });
+
+    it('without trusted keys nothing is fetched or checked', async () => {
+      serveSigned(text, undefined);
+      expect((await new Loader('http://r', opts, new ModelStore('t')).resolve('m@1.0.0', never)).manifest.id).toBe('m');
+    });
   });
 
   it('an unknown model or version is a ModelNotFoundError', async () => {

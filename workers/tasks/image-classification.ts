@@ -252,9 +252,9 @@ interface ClassifyJob extends BatchImage {
 }
 
 /** Checks and decodes one call's image (a bad image fails only its own call). */
-async function decodeJob(input: ClassifyInput, signal: AbortSignal): Promise<ClassifyJob> {
+async function decodeJob(input: ClassifyInput, signal: AbortSignal, manifest: Manifest): Promise<ClassifyJob> {
   const topK = checkTopK(input.topK);
-  const pixels = await decodeImage(input.image);
+  const pixels = await decodeImage(input.image, manifest.preprocess);
   throwIfAborted(signal, 'classify');
   return { pixels, topK, signal };
 }
@@ -283,7 +283,7 @@ function classifierOps(current: () => Runnable, manifest: Manifest, env: TaskEnv
   return {
     'image-classification.classify': async (calls: readonly OpCall<'image-classification.classify'>[], ctx: { readonly more: boolean }): Promise<Outcome<Prediction[]>[]> => {
       env.stats.messages++;
-      const decoded = await Promise.allSettled(calls.map((c) => decodeJob(c.input, c.signal)));
+      const decoded = await Promise.allSettled(calls.map((c) => decodeJob(c.input, c.signal, manifest)));
       const jobs = decoded.flatMap((d) => (d.status === 'fulfilled' ? [d.value] : []));
       const runs = queue ? queue.pushAll(jobs, ctx.more) : jobs.map(runAlone);
       let next = 0;

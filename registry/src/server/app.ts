@@ -9,10 +9,13 @@
  * const { app } = createRegistryApp({ root: '.registry' });
  * const res = await app.request('/v1/models.json');   // Response 200, application/json
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { HttpBindings } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { cors } from 'hono/cors';
 import { ALIAS_RE, check, Catalog, MODEL_ID_RE, SEMVER_RE, SHA256_RE } from 'webinfer/protocol';
 import { paths } from 'webinfer/protocol';
@@ -43,15 +46,31 @@ export interface RegistryServiceOptions {
   defaultMetrics?: boolean;
   /** How writes wait for the registry lock; a write that cannot get it is answered 503 `LOCKED`. Default: up to 10 s. */
   lock?: LockOptions;
+  /** A JSON body (publish, alias moves, yank) that has not fully arrived after this long is refused with 408 (ms). Default 30 000. */
+  bodyTimeoutMs?: number;
+  /**
+   * Per client address: at most `requests` requests per `windowMs` (default 1000 ms); beyond, `429 RATE_LIMITED`
+   * with `Retry-After`. Default: no limit (behind a CDN or proxy every request comes from a few addresses: limit there).
+   */
+  rateLimit?: { requests: number; windowMs?: number };
+  /**
+   * Failed authentications (an unknown, revoked or malformed bearer token) a client address may make per minute;
+   * past that, its requests with a token are refused with `429 AUTH_THROTTLED` for a minute. Default 10; 0 turns it off.
+   */
+  authFailuresPerMinute?: number;
+  /** When set, `/metrics` requires `Authorization: Bearer <metricsToken>` (401 otherwise). Default: open. */
+  metricsToken?: string;
 }
 
 /** A 4xx/5xx answer: `{ "error": { "code", "message" } }`. */
 export class HttpError extends Error {
   override name = 'HttpError';
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 412 | 413 | 415 | 416 | 422 | 428 | 502 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 412 | 413 | 415 | 416 | 422 | 428 | 429 | 502 | 503,
     readonly code: string,
     message: string,
+    /** Extra headers of the answer (e.g. Retry-After). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -80,7 +99,19 @@ const MANIFEST_CACHE = 'public, max-age=60';
 const BLOB_CACHE = 'public, max-age=31536000, immutable';
 const PRIVATE_CACHE = 'private, no-cache';
 
-type Env = { Variables: { token: TokenRecord | undefined } };
+type Env = { Bindings: Partial<HttpBindings> | undefined; Variables: { token: TokenRecord | undefined } };
+
+/** The Node request and response under a hono context, when the app runs on `@hono/node-server`. */
+const nodeOf = (c: Context<Env>): Partial<HttpBindings> => (c.env as Partial<HttpBindings> | undefined) ?? {};
+/** The client's address (the key of the per-client limits); `local` when not on Node (`app.request()`). */
+const clientOf = (c: Context<Env>): string => nodeOf(c).incoming?.socket?.remoteAddress ?? 'local';
+/** The client went away before the answer was complete (hung up, aborted the upload or the download). */
+const clientGone = (c: Context<Env>): boolean => {
+  const { incoming, outgoing } = nodeOf(c);
+  return c.req.raw.signal.aborted || (incoming !== undefined && incoming.destroyed && !incoming.complete) || (outgoing !== undefined && outgoing.destroyed && !outgoing.writableFinished);
+};
+/** Status logged and counted for a request the client abandoned (nginx's convention): never a 500. */
+export const CLIENT_CLOSED = 499;
 
 const param = (c: Context<Env>, name: string): string => c.req.param(name) ?? '';
 
@@ -122,8 +153,8 @@ function iterate(stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> 
   };
 }
 
-/** Reads a request body as JSON, at most `max` bytes (413 beyond, 400 when malformed). */
-async function readJsonBody(c: Context<Env>, max: number, optional = false): Promise<unknown> {
+/** Reads a request body as JSON, at most `max` bytes (413 beyond, 400 when malformed), within `timeoutMs` (408 after). */
+async function readJsonBody(c: Context<Env>, max: number, optional = false, timeoutMs = 30_000): Promise<unknown> {
   const len = Number(c.req.header('content-length') ?? NaN);
   if (Number.isFinite(len) && len > max) throw new HttpError(413, 'TOO_LARGE', `body of ${len} bytes exceeds the limit of ${max}`);
   const body = c.req.raw.body;
@@ -133,10 +164,30 @@ async function readJsonBody(c: Context<Env>, max: number, optional = false): Pro
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of iterate(body)) {
-    size += chunk.length;
-    if (size > max) throw new HttpError(413, 'TOO_LARGE', `body exceeds the limit of ${max} bytes`);
-    chunks.push(chunk);
+  const reader = body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new HttpError(408, 'TIMEOUT', `the request body did not arrive within ${timeoutMs} ms`));
+      void reader.cancel().catch(() => undefined);
+    }, timeoutMs);
+  });
+  let timedOut = false;
+  try {
+    for (;;) {
+      const { done, value } = await Promise.race([reader.read(), deadline]);
+      if (timedOut) throw new HttpError(408, 'TIMEOUT', `the request body did not arrive within ${timeoutMs} ms`);
+      if (done) break;
+      size += value.length;
+      if (size > max) {
+        void reader.cancel().catch(() => undefined);
+        throw new HttpError(413, 'TOO_LARGE', `body exceeds the limit of ${max} bytes`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    clearTimeout(timer);
   }
   if (size === 0) {
     if (optional) return undefined;
@@ -183,6 +234,13 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
   const stallMs = opts.uploadStallMs ?? 30_000;
   const log = opts.log ?? ((e: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(e)}\n`));
   const lock = opts.lock ? { lock: opts.lock } : {};
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? 30_000;
+  const rate = opts.rateLimit && opts.rateLimit.requests > 0 ? opts.rateLimit : undefined;
+  // rate-limiter-flexible's in-memory limiters (fixed windows, per key): requests, and failed authentications.
+  const requestLimiter = rate ? new RateLimiterMemory({ keyPrefix: 'req', points: rate.requests, duration: (rate.windowMs ?? 1000) / 1000 }) : undefined;
+  const authFailures = opts.authFailuresPerMinute ?? 10;
+  const authLimiter = authFailures > 0 ? new RateLimiterMemory({ keyPrefix: 'auth', points: authFailures, duration: 60, blockDuration: 60 }) : undefined;
+  const metricsToken = opts.metricsToken;
   const app = new Hono<Env>();
 
   /** Blobs referenced only by private models (they need a `read` token), cached until the catalogue changes. */
@@ -218,15 +276,39 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const url = new URL(c.req.url);
     const route = routeOf(url.pathname);
     await next();
-    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const status = c.res.status;
-    const bytes = c.req.method === 'HEAD' ? 0 : Number(c.res.headers.get('content-length') ?? 0);
-    metrics.requests.inc({ route, method: c.req.method, status: String(status) });
-    metrics.duration.observe({ route, method: c.req.method }, seconds);
-    if (bytes > 0) metrics.bytes.inc({ route }, bytes);
-    if (route !== 'metrics' && route !== 'healthz') {
-      log({ type: 'access', time: new Date().toISOString(), method: c.req.method, path: url.pathname, route, status, bytes, ms: Math.round(seconds * 1e4) / 10, token: c.get('token')?.name ?? null });
+    const res = c.res;
+    const declared = c.req.method === 'HEAD' ? 0 : Number(res.headers.get('content-length') ?? 0);
+    /** Counts and logs the request once its answer is done: status and bytes as the client got them. */
+    const finish = (status: number, bytes: number, aborted: boolean): void => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      metrics.requests.inc({ route, method: c.req.method, status: String(status) });
+      metrics.duration.observe({ route, method: c.req.method }, seconds);
+      if (bytes > 0) metrics.bytes.inc({ route }, bytes);
+      if (route !== 'metrics' && route !== 'healthz') {
+        log({ type: 'access', time: new Date().toISOString(), method: c.req.method, path: url.pathname, route, status, bytes, ms: Math.round(seconds * 1e4) / 10, token: c.get('token')?.name ?? null, ...(aborted ? { aborted: true } : {}) });
+      }
+    };
+    const { outgoing } = nodeOf(c);
+    if (!outgoing || !res.body || declared < 64 * 1024) {
+      finish(res.status, declared, res.status === CLIENT_CLOSED);
+      return;
     }
+    // A large body (a blob): count what is actually sent, and log when the response closes, so a download the
+    // client aborts is logged as 499 with the bytes sent, not as a full 200.
+    let sent = 0;
+    const counted = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          sent += chunk.byteLength;
+          ctl.enqueue(chunk);
+        },
+      }),
+    );
+    c.res = new Response(counted, { status: res.status, headers: res.headers });
+    outgoing.once('close', () => {
+      const complete = outgoing.writableFinished;
+      finish(complete ? res.status : CLIENT_CLOSED, sent, !complete);
+    });
   });
   app.use('*', async (c, next) => {
     await next();
@@ -255,27 +337,67 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     if (/(^|\/)\.\.?(\/|$)/.test(decoded) || decoded.includes('\\') || decoded.includes('\0') || /%2f|%5c|%00/i.test(raw) || decoded.includes('//')) {
       throw new HttpError(400, 'INVALID_PATH', `invalid path "${raw}"`);
     }
+    // The path as the client sent it: the URL parser has already resolved literal '.' and '..' segments (and
+    // their %2e spellings), which must be refused, not quietly normalised into another resource.
+    const sent = nodeOf(c).incoming?.url;
+    if (sent !== undefined) {
+      const sentPath = sent.split('?')[0] ?? '';
+      let sentDecoded = sentPath;
+      try {
+        sentDecoded = decodeURIComponent(sentPath);
+      } catch {
+        throw new HttpError(400, 'INVALID_PATH', 'malformed percent-encoding in the path');
+      }
+      if (/(^|\/)\.\.?(\/|$)/.test(sentDecoded) || sentDecoded.includes('\\') || sentDecoded.includes('//')) {
+        throw new HttpError(400, 'INVALID_PATH', `invalid path "${sentPath}": '.' and '..' segments are refused`);
+      }
+    }
+    if (requestLimiter) {
+      try {
+        await requestLimiter.consume(clientOf(c));
+      } catch (e) {
+        if (!(e instanceof RateLimiterRes)) throw e;
+        const retry = Math.max(1, Math.ceil(e.msBeforeNext / 1000));
+        throw new HttpError(429, 'RATE_LIMITED', `too many requests from this client (limit ${rate!.requests} per ${rate!.windowMs ?? 1000} ms); retry in ${retry} s`, { 'Retry-After': String(retry) });
+      }
+    }
     const auth = c.req.header('authorization');
-    if (auth !== undefined) {
+    const metricsRoute = metricsToken !== undefined && new URL(c.req.url).pathname === '/metrics';
+    if (auth !== undefined && !metricsRoute) {
+      const client = clientOf(c);
+      if (authLimiter) {
+        const r = await authLimiter.get(client);
+        if (r !== null && r.consumedPoints >= authFailures) {
+          const retry = Math.max(1, Math.ceil(r.msBeforeNext / 1000));
+          throw new HttpError(429, 'AUTH_THROTTLED', `too many failed authentications from this client; retry in ${retry} s`, { 'Retry-After': String(retry) });
+        }
+      }
       const m = /^Bearer\s+(\S+)$/i.exec(auth);
       const rec = m ? await tokens.verify(m[1]!) : undefined;
-      if (!rec) throw new HttpError(401, 'INVALID_TOKEN', 'the bearer token is unknown, revoked or malformed');
+      if (!rec) {
+        if (authLimiter) await authLimiter.consume(client).catch(() => undefined);
+        throw new HttpError(401, 'INVALID_TOKEN', 'the bearer token is unknown, revoked or malformed');
+      }
       c.set('token', rec);
     }
     await next();
   });
 
   app.onError((e, c) => {
-    let status: HttpError['status'] | 500 = 500;
+    let status: HttpError['status'] | 500 | typeof CLIENT_CLOSED = 500;
     let code = 'INTERNAL';
     let message = 'internal error';
     if (e instanceof HttpError) [status, code, message] = [e.status, e.code, e.message];
     else if (e instanceof RegistryStoreError) {
       const [s, k] = STORE_STATUS[e.code];
       [status, code, message] = [s, k, e.message];
+    } else if (clientGone(c)) {
+      // The client hung up (an aborted upload): nobody to answer, and not a fault of the service.
+      [status, code, message] = [CLIENT_CLOSED, 'CLIENT_CLOSED', 'the client closed the connection before the request was complete'];
     } else log({ type: 'error', time: new Date().toISOString(), message: String((e as Error)?.stack ?? e) });
-    const res = c.json({ error: { code, message } }, status);
+    const res = c.json({ error: { code, message } }, status as 500);
     res.headers.set('Cache-Control', 'no-store');
+    if (e instanceof HttpError) for (const [k, v] of Object.entries(e.headers)) res.headers.set(k, v);
     if (status === 401) res.headers.set('WWW-Authenticate', 'Bearer realm="webinfer-registry"');
     return res;
   });
@@ -287,10 +409,17 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
 
   // --- service endpoints ---------------------------------------------------------------------
   app.get('/healthz', async (c) => {
+    // Readable root, nothing more: the answer is public, so it names no path of the machine.
     await fs.access(store.root);
-    return c.json({ ok: true, root: store.root });
+    return c.json({ ok: true });
   });
   app.get('/metrics', async (c) => {
+    if (metricsToken !== undefined) {
+      const m = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+      const given = Buffer.from(m?.[1] ?? '');
+      const want = Buffer.from(metricsToken);
+      if (given.length !== want.length || !timingSafeEqual(given, want)) throw new HttpError(401, 'UNAUTHORIZED', '/metrics needs the metrics token (Authorization: Bearer …)');
+    }
     const text = await metrics.registry.metrics();
     return c.body(text, 200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' });
   });
@@ -343,7 +472,14 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
   });
   app.get('/v1/models/:id/versions/:file', async (c) => {
     const id = modelId(param(c, 'id'));
-    const version = versionFile(param(c, 'file'));
+    const file = param(c, 'file');
+    if (file.endsWith('.sig.json')) {
+      // The manifest's signatures (see registry/src/keys.ts): as immutable as the manifest.
+      const version = semver(file.slice(0, -'.sig.json'.length));
+      const priv = await modelAccess(c, id);
+      return sendJson(c, await readDoc(paths.signatures(id, version), `signatures of ${id}@${version}`), priv ? PRIVATE_CACHE : MANIFEST_CACHE);
+    }
+    const version = versionFile(file);
     const priv = await modelAccess(c, id);
     return sendJson(c, await readDoc(paths.manifest(id, version), `${id}@${version}`), priv ? PRIVATE_CACHE : MANIFEST_CACHE);
   });
@@ -384,7 +520,8 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const len = lenHeader === undefined ? undefined : Number(lenHeader);
     if (len !== undefined && len > maxBlob) throw new HttpError(413, 'TOO_LARGE', `blob of ${len} bytes exceeds the limit of ${maxBlob}`);
     if (len !== undefined && (!Number.isInteger(len) || len < 0)) throw new HttpError(400, 'INVALID', 'bad Content-Length');
-    if (await store.hasBlob(hash, len)) {
+    // Present and intact: nothing to do. Present but corrupt: the upload replaces it (a repair).
+    if ((await store.hasBlob(hash, len)) && (await store.blobIntact(hash))) {
       audit(c, 'blob.put', hash, { status: 200, created: false });
       return c.json({ sha256: hash, size: len ?? (await fs.stat(store.abs(paths.blob(hash)))).size, created: false }, 200);
     }
@@ -392,8 +529,8 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     if (!body) throw new HttpError(400, 'INVALID', 'the blob bytes are required as the request body');
     try {
       const r = await store.putBlobStream(iterate(body), { expectedSha256: hash, maxBytes: maxBlob, stallMs, ...(len !== undefined ? { expectedSize: len } : {}) });
-      audit(c, 'blob.put', hash, { status: 201, size: r.size, created: r.created });
-      return c.json({ sha256: r.sha256, size: r.size, created: r.created }, 201);
+      audit(c, 'blob.put', hash, { status: 201, size: r.size, created: r.created, ...(r.repaired ? { repaired: true } : {}) });
+      return c.json({ sha256: r.sha256, size: r.size, created: r.created, ...(r.repaired ? { repaired: true } : {}) }, 201);
     } catch (e) {
       audit(c, 'blob.put', hash, { status: 'refused', reason: (e as Error).message });
       throw e;
@@ -408,7 +545,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const priv = c.req.query('private') === 'true';
     const target = `${id}@${version}`;
     try {
-      const doc = manifestFor(id, version, await readJsonBody(c, maxJson));
+      const doc = manifestFor(id, version, await readJsonBody(c, maxJson, false, bodyTimeoutMs));
       const r = await commitVersion(store, doc, { aliases, private: priv, ...lock });
       const { etag } = await readIndexWithEtag(store, id);
       audit(c, 'publish', target, { status: 201, aliases });
@@ -433,7 +570,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const target = `${id}@${alias}`;
     try {
       const expected = ifMatch(c);
-      const body = await readJsonBody(c, maxJson);
+      const body = await readJsonBody(c, maxJson, false, bodyTimeoutMs);
       const version = (body as { version?: unknown } | null)?.version;
       if (typeof version !== 'string') throw new HttpError(400, 'INVALID', 'body must be {"version": "x.y.z"}');
       const r = await moveAlias(store, id, alias, semver(version), { ifMatch: expected, ...lock });
@@ -464,7 +601,7 @@ export function createRegistryApp(opts: RegistryServiceOptions): { app: Hono<Env
     const version = semver(param(c, 'version'));
     const target = `${id}@${version}`;
     try {
-      const body = await readJsonBody(c, maxJson, true);
+      const body = await readJsonBody(c, maxJson, true, bodyTimeoutMs);
       const yanked = (body as { yanked?: unknown } | undefined)?.yanked ?? true;
       if (typeof yanked !== 'boolean') throw new HttpError(400, 'INVALID', 'body must be {"yanked": true|false}');
       const ifm = c.req.header('if-match');

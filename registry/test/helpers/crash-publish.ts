@@ -28,7 +28,7 @@ await publish({
   id: 'big',
   version,
   aliases: ['stable'],
-  card: { task: 'image-classification', labels: ['a', 'b'], preprocess: { width: 8, height: 8, channels: 1 } },
+  card: { task: 'image-classification', labels: Array.from({ length: 10 }, (_, i) => `c${i}`), preprocess: { width: 28, height: 28, channels: 1 } },
   onProgress,
 });
 process.stdout.write('DONE\n');

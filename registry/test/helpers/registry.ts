@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { publish } from '../../src/publish.js';
-import { startRegistryServer, type RunningRegistry } from '../../src/server/serve.js';
+import { startRegistryServer, type RunningRegistry, type StartOptions } from '../../src/server/serve.js';
 import type { LockOptions } from '../../src/store.js';
 import { TokenStore } from '../../src/tokens.js';
 
@@ -32,7 +32,7 @@ export interface Service extends RunningRegistry {
   tokens: { read: string; publish: string; admin: string };
 }
 
-export async function startService(root: string, opts: { maxBlobBytes?: number; uploadStallMs?: number; maxJsonBytes?: number; lock?: LockOptions } = {}): Promise<Service> {
+export async function startService(root: string, opts: Omit<Partial<StartOptions>, 'root'> & { lock?: LockOptions } = {}): Promise<Service> {
   const ts = new TokenStore(root);
   const tokens = {
     read: (await ts.create('reader', ['read'])).token,

@@ -9,7 +9,7 @@ export { WorkerCrashedError } from './worker-crashed.js';
 export { AbortError } from './abort.js';
 export { TimeoutError } from './timeout.js';
 export { RegistryUnavailableError } from './registry-unavailable.js';
-export { ManifestError } from './manifest.js';
+export { ManifestError, type ManifestErrorReason } from './manifest.js';
 export { QuotaExceededError } from './quota-exceeded.js';
 export { ModelDisposedError } from './model-disposed.js';
 export { isWebInferError, serializeError, deserializeError, type SerializedError, type AnyWebInferError } from './serialize.js';

@@ -11,4 +11,5 @@ export const ALIAS_RE = /^[a-z][a-z0-9-]{0,31}$/;
 export const SHA256_RE = /^[0-9a-f]{64}$/;
 /** A file path inside a model: relative, no `..`, no leading `/`, no backslash. */
 export const FILE_PATH_RE = /^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._\/-]{1,200}$/;
-
+/** A registry signing key: `ed25519:` and the base64 of the 32-byte raw public key. */
+export const PUBLIC_KEY_RE = /^ed25519:[A-Za-z0-9+/]{43}=$/;

@@ -138,6 +138,8 @@ export const paths = {
   catalog: (): string => 'v1/models.json',
   index: (id: string): string => `v1/models/${id}/index.json`,
   manifest: (id: string, version: string): string => `v1/models/${id}/versions/${version}.json`,
+  /** The signatures of a version manifest (see `ManifestSignatures`). */
+  signatures: (id: string, version: string): string => `v1/models/${id}/versions/${version}.sig.json`,
   blob: (sha256: string): string => {
     if (!SHA256_RE.test(sha256)) throw new InvalidInputError(`invalid sha256 "${sha256}"`, { reason: 'invalid-hash' });
     return `v1/blobs/sha256/${sha256}`;

@@ -11,9 +11,9 @@
 import * as v from 'valibot';
 
 import { DTYPES, FORMATS, TASKS } from '../lists.js';
-import { ALIAS_RE, FILE_PATH_RE, MODEL_ID_RE, SEMVER_RE, SHA256_RE } from './patterns.js';
+import { ALIAS_RE, FILE_PATH_RE, MODEL_ID_RE, PUBLIC_KEY_RE, SEMVER_RE, SHA256_RE } from './patterns.js';
 
-export { ALIAS_RE, FILE_PATH_RE, MODEL_ID_RE, SEMVER_RE, SHA256_RE };
+export { ALIAS_RE, FILE_PATH_RE, MODEL_ID_RE, PUBLIC_KEY_RE, SEMVER_RE, SHA256_RE };
 
 export const ModelId = v.pipe(v.string(), v.regex(MODEL_ID_RE, 'invalid model id'), v.check((s) => !s.includes('..'), 'invalid model id'));
 export const Version = v.pipe(v.string(), v.regex(SEMVER_RE, 'invalid semver version'));
@@ -114,6 +114,31 @@ export const AliasHistoryEntry = v.looseObject({
   at: IsoDate,
 });
 
+/** A signing key as the registry lists it (`PUBLIC_KEY_RE`), revoked or not. */
+export const PublicKeyEntry = v.looseObject({
+  key: v.pipe(v.string(), v.regex(PUBLIC_KEY_RE)),
+  /** Set when the key was revoked: it signs nothing new, and its old signatures are still listed. */
+  revokedAt: v.optional(IsoDate),
+});
+export type PublicKeyEntry = v.InferOutput<typeof PublicKeyEntry>;
+
+/**
+ * The signatures of a version manifest: `GET /v1/models/{id}/versions/{version}.sig.json`. Each is an Ed25519
+ * signature of the manifest's exact bytes; `manifest` is their `sha256-<base64>` (as `model.info.integrity`).
+ */
+export const ManifestSignatures = v.looseObject({
+  schema: v.literal('webinfer.signatures/v1'),
+  manifest: v.pipe(v.string(), v.regex(/^sha256-[A-Za-z0-9+/]{43}=$/)),
+  signatures: v.array(
+    v.looseObject({
+      key: v.pipe(v.string(), v.regex(PUBLIC_KEY_RE)),
+      /** base64 of the 64-byte Ed25519 signature of the manifest's bytes. */
+      sig: v.pipe(v.string(), v.regex(/^[A-Za-z0-9+/]{86}==$/)),
+    }),
+  ),
+});
+export type ManifestSignatures = v.InferOutput<typeof ManifestSignatures>;
+
 /** A model's index: `GET /v1/models/{id}/index.json`. */
 export const ModelIndex = v.looseObject({
   schema: v.literal('webinfer.model-index/v1'),
@@ -125,6 +150,8 @@ export const ModelIndex = v.looseObject({
   aliases: v.record(AliasName, Version),
   /** alias → previous targets, newest last (for rollback). */
   history: v.optional(v.record(AliasName, v.array(AliasHistoryEntry)), {}),
+  /** The registry's signing keys (see `ManifestSignatures`), revoked ones marked. */
+  keys: v.optional(v.array(PublicKeyEntry)),
 });
 export type ModelIndex = v.InferOutput<typeof ModelIndex>;
 
