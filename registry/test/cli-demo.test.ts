@@ -14,10 +14,13 @@ const run = promisify(execFile);
 const CLI = path.join(repo, 'registry/src/cli.ts');
 /** tsx by path: the CLI runs from folders that have no node_modules. */
 const TSX = pathToFileURL(path.join(repo, 'node_modules/tsx/dist/loader.mjs')).href;
+// The CLI runs from another folder: tsx must still use the repo's tsconfig (its `webinfer/protocol` path to the
+// source), or it resolves the built dist/, which does not exist before `npm run build` (the unit step runs first).
+const ENV = { ...process.env, TSX_TSCONFIG_PATH: path.join(repo, 'tsconfig.json') };
 
 async function cli(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
   try {
-    const r = await run(process.execPath, ['--import', TSX, CLI, ...args], { cwd });
+    const r = await run(process.execPath, ['--import', TSX, CLI, ...args], { cwd, env: ENV });
     return { code: 0, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stderr: string };
@@ -52,7 +55,7 @@ describe('webinfer-registry serve --demo', () => {
     await mkdir(pkg, { recursive: true });
     await writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: '@webinfer/models', version: '0.0.0', type: 'module' }));
     await seed(path.join(pkg, 'registry'));
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--demo', '--port', '0'], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'serve', '--demo', '--port', '0'], { cwd: app, env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {
         let seen = '';
