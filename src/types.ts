@@ -80,7 +80,10 @@ export interface ClientOptions {
    * `bad-signature`, `untrusted-key`). Default: no keys, nothing checked beyond hashes and immutability.
    */
   readonly trust?: { readonly keys: readonly string[] };
-  /** Enables test hooks (`client.debug`). */
+  /**
+   * Enables test hooks (`client.debug`).
+   * @internal Not in the published types (stripInternal): webinfer's own tests only.
+   */
   readonly debug?: boolean;
 }
 
