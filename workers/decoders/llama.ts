@@ -6,8 +6,8 @@ import { LlamaEngine } from '../engine/llama.js';
 import type { TensorSource } from '../engine/tensors.js';
 import type { LlamaConfig } from '../llama/config.js';
 import { LlamaKvCache, LlamaModel } from '../llama/model.js';
-import { nextTask } from '../queues/next-task.js';
 import type { Decoder, DecoderSession } from './decoder.js';
+import { engineDecoder } from './engine-decoder.js';
 
 /**
  * @example
@@ -16,44 +16,7 @@ import type { Decoder, DecoderSession } from './decoder.js';
  */
 export async function engineLlama(engine: Engine, config: LlamaConfig, tensors: TensorSource, where = 'model.safetensors'): Promise<Decoder & { readonly model: LlamaEngine }> {
   const model = await LlamaEngine.load(engine, config, tensors, where);
-  return {
-    model,
-    info: {
-      contextLength: config.positions,
-      vocabSize: config.vocab,
-      bosTokenId: config.bosTokenId,
-      runtime: `engine (${model.kind}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}, ${engine.variant})`,
-      weightBytes: model.weightBytes,
-    },
-    session(capacity): DecoderSession {
-      const state = model.newState(capacity);
-      const run = async (ids: readonly number[], logits: boolean): Promise<Float32Array> => {
-        let out: Float32Array = new Float32Array(0);
-        for (let i = 0; i < ids.length; i += state.chunk) {
-          if (i > 0) await nextTask();
-          out = model.forward(state, ids.slice(i, i + state.chunk), { logits: logits && i + state.chunk >= ids.length });
-        }
-        return out;
-      };
-      return {
-        get length() {
-          return state.length;
-        },
-        step: (ids) => run(ids, true),
-        advance: async (ids) => void (await run(ids, false)),
-        dispose: () => state.dispose(),
-      };
-    },
-    async recompute(ids) {
-      const state = model.newState(ids.length);
-      try {
-        return model.forward(state, ids);
-      } finally {
-        state.dispose();
-      }
-    },
-    dispose: () => model.dispose(),
-  };
+  return engineDecoder(engine, model, { contextLength: config.positions, vocabSize: config.vocab, bosTokenId: config.bosTokenId });
 }
 
 async function read(t: tf.Tensor1D): Promise<Float32Array> {
