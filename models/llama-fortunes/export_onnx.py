@@ -50,7 +50,6 @@ class Step(nn.Module):
         KVH = cfg['num_key_value_heads']
         hd = C // H
         eps = cfg['rms_norm_eps']
-        T = ids.shape[1]
         x = W['model.embed_tokens.weight'][ids[0]]
         cos = self.cos[pos[0]][None]
         sin = self.sin[pos[0]][None]
@@ -58,21 +57,25 @@ class Step(nn.Module):
         for l in range(cfg['num_hidden_layers']):
             p = f'model.layers.{l}.'
             h = ref.rms_norm(x, W[p + 'input_layernorm.weight'], eps)
-            q = (h @ W[p + 'self_attn.q_proj.weight'].T).view(T, H, hd).transpose(0, 1)
-            k = (h @ W[p + 'self_attn.k_proj.weight'].T).view(T, KVH, hd).transpose(0, 1)
-            v = (h @ W[p + 'self_attn.v_proj.weight'].T).view(T, KVH, hd).transpose(0, 1)
+            # Shapes use -1 for the sequence so the traced graph keeps it dynamic.
+            q = (h @ W[p + 'self_attn.q_proj.weight'].T).reshape(-1, H, hd).transpose(0, 1)
+            k = (h @ W[p + 'self_attn.k_proj.weight'].T).reshape(-1, KVH, hd).transpose(0, 1)
+            v = (h @ W[p + 'self_attn.v_proj.weight'].T).reshape(-1, KVH, hd).transpose(0, 1)
             q = q * cos + ref.rotate_half(q) * sin
             k = k * cos + ref.rotate_half(k) * sin
             k = torch.cat([past[2 * l][0], k], dim=1)
             v = torch.cat([past[2 * l + 1][0], v], dim=1)
             presents += [k[None], v[None]]
-            S = k.shape[1]
-            kk = k.repeat_interleave(H // KVH, dim=0)
-            vv = v.repeat_interleave(H // KVH, dim=0)
+            # Grouped-query heads by unsqueeze/expand/reshape: repeat_interleave traced with the
+            # example's sizes baked in and broke on other prompt lengths in ONNX Runtime.
+            kk = k[:, None].expand(KVH, H // KVH, k.shape[1], hd).reshape(H, -1, hd)
+            vv = v[:, None].expand(KVH, H // KVH, v.shape[1], hd).reshape(H, -1, hd)
             att = q @ kk.transpose(-1, -2) / math.sqrt(hd)
-            mask = torch.ones(T, S, dtype=torch.bool).tril(diagonal=S - T)
+            # Causal mask from positions: query i (absolute pos[i]) sees keys 0..pos[i].
+            keys = torch.arange(k.shape[1])[None, :]
+            mask = keys <= pos[0][:, None]
             att = att.masked_fill(~mask, torch.finfo(att.dtype).min)
-            y = (torch.softmax(att, dim=-1) @ vv).transpose(0, 1).reshape(T, H * hd)
+            y = (torch.softmax(att, dim=-1) @ vv).transpose(0, 1).reshape(-1, H * hd)
             x = x + y @ W[p + 'self_attn.o_proj.weight'].T
             h = ref.rms_norm(x, W[p + 'post_attention_layernorm.weight'], eps)
             x = x + (torch.nn.functional.silu(h @ W[p + 'mlp.gate_proj.weight'].T) * (h @ W[p + 'mlp.up_proj.weight'].T)) @ W[p + 'mlp.down_proj.weight'].T
@@ -94,6 +97,12 @@ def main():
         nxt = step(torch.tensor([ids[4:]]), torch.tensor([[4]]), *out[1:])
         want = ref.forward(cfg, W, ids)
     assert (out[0][0] - want[:4]).abs().max() < 1e-4 and (nxt[0][0, 0] - want[4]).abs().max() < 1e-4, 'export graph differs from the reference'
+    # The same check through the traced graph (what the ONNX file holds), at other lengths than the trace's.
+    with torch.no_grad():
+        traced = torch.jit.trace(step, (torch.tensor([[1, 2]]), torch.tensor([[3, 4]]), *[torch.zeros(1, KVH, 3, hd) for _ in range(2 * L)]))
+        t_out = traced(torch.tensor([ids[:4]]), torch.arange(4)[None], *empty)
+        t_nxt = traced(torch.tensor([ids[4:]]), torch.tensor([[4]]), *t_out[1:])
+    assert (t_out[0][0] - want[:4]).abs().max() < 1e-4 and (t_nxt[0][0, 0] - want[4]).abs().max() < 1e-4, 'traced graph differs from the reference'
     past = [torch.zeros(1, KVH, 3, hd) for _ in range(2 * L)]
     past_names = [f'past_key_values.{i}.{kv}' for i in range(L) for kv in ('key', 'value')]
     present_names = [f'present.{i}.{kv}' for i in range(L) for kv in ('key', 'value')]

@@ -166,11 +166,18 @@ async function measure(p: BenchParams, spec: Spec, rows: Row[], notes: string[])
         rows.push({ id: `${P}.ort.ttft.${label}`, label: `${who} N=${label}: ONNX Runtime time to first token`, unit: 'ms', median: tc.median, p95: tc.p95, n: tc.n });
       }
     }
-    // Prefill: a 128-token prompt, one new token.
+    // Prefill: a 128-token prompt (context − 1 for a 128-token context), one new token.
     const words = 'the quick brown fox jumps over the lazy dog and then '.repeat(60);
-    let longIds = tokenizer.encode(words).slice(0, LONG_PROMPT_TOKENS);
-    const longPrompt = tokenizer.decode(longIds);
-    longIds = await lm.tokenize(longPrompt);
+    // At most LONG_PROMPT_TOKENS, and room for the one new token within the context (the handle may add bos).
+    const all = tokenizer.encode(words);
+    let take = Math.min(LONG_PROMPT_TOKENS, spec.context - 1);
+    let longPrompt = tokenizer.decode(all.slice(0, take));
+    let longIds = await lm.tokenize(longPrompt);
+    while (longIds.length > spec.context - 1) {
+      take -= longIds.length - (spec.context - 1);
+      longPrompt = tokenizer.decode(all.slice(0, take));
+      longIds = await lm.tokenize(longPrompt);
+    }
     const pw: number[] = [];
     const po: number[] = [];
     for (let i = 0; i < (p.smoke ? 1 : 7); i++) {
