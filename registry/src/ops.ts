@@ -16,7 +16,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from 'webinfer/protocol';
 import { compareSemver, paths } from 'webinfer/protocol';
-import { highestLive, writeCatalogEntry } from './publish.js';
+import { cardProblems, highestLive, writeCatalogEntry } from './publish.js';
 import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
 import { ownerState, tempOwner } from './owner.js';
 
@@ -310,6 +310,18 @@ export async function verifyRegistry(store: RegistryStore, opts: { hashBlobs?: b
             seen.set(key, ok);
           }
           if (!seen.get(key)) problems.push(`${id}@${e.version}: blob ${f.sha256} (${f.path}) is missing or corrupt`);
+        }
+      }
+      // The card against the model, as publish checks it (versions published before that check, or written by hand).
+      if (m.format === 'tfjs-layers' || m.format === 'tfjs-graph') {
+        const entry = m.variants.float32.files.find((f) => f.path === m.variants.float32.entry);
+        if (entry && seen.get(`${entry.sha256}:${entry.size}`)) {
+          try {
+            const json = JSON.parse(await fs.readFile(store.abs(paths.blob(entry.sha256)), 'utf8')) as Record<string, unknown>;
+            for (const p of cardProblems(m, json)) problems.push(`${id}@${e.version}: the card contradicts the model: ${p}`);
+          } catch {
+            problems.push(`${id}@${e.version}: ${entry.path} is not JSON`);
+          }
         }
       }
     }
