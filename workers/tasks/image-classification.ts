@@ -17,8 +17,10 @@ import type { Prediction } from '../../src/shared/types.js';
 import type { ClassifyInput } from '../../src/shared/wire.js';
 import { decodeImage } from '../decode.js';
 import { BatchQueue } from '../queues/batch-queue.js';
+import { compileCnn, EngineCnn } from '../engine/cnn.js';
+import type { LoadedFiles } from '../loader.js';
 import { createRunnable, type Runnable } from '../runnable.js';
-import { defineTask, type OpCall, type TaskEnv } from './task.js';
+import { defineTask, type ModelFacts, type OpCall, type TaskEnv } from './task.js';
 
 /** Builds the model's input tensor (shape [1, H, W, C] or [1, C, H, W]). The caller disposes it. */
 export function preprocess(pixels: RawPixels, p: ImagePreprocess): tf.Tensor4D {
@@ -303,6 +305,59 @@ function classifierOps(current: () => Runnable, manifest: Manifest, env: TaskEnv
   };
 }
 
+/** A loaded classifier: on tfjs, or compiled for webinfer's engine (small CNNs on WASM). */
+interface Classifier extends Runnable {
+  readonly facts: ModelFacts;
+  /** On the engine: not tied to tfjs's backend (a backend switch neither frees nor rebuilds it). */
+  readonly portable: boolean;
+  /** Chooses the engine's thread count per batch size by measurement (engine only). */
+  tune?(maxBatch: number): void;
+}
+
+/**
+ * Loads a classifier. A `tfjs-layers` model of the layers the engine runs (Conv2D, MaxPooling2D, Dense, …:
+ * see `workers/engine/cnn.ts`), on WASM, channels-last, is compiled for the engine and its tfjs copy freed;
+ * anything else runs on tfjs, and `model.info.runtime` says why.
+ */
+async function loadClassifier(files: LoadedFiles, env: TaskEnv): Promise<Classifier> {
+  const base = await createRunnable(files);
+  const tfjs = (why: string): Classifier => ({ run: (x) => base.run(x), dispose: () => base.dispose(), facts: { runtime: `tfjs (${tf.getBackend()})${why ? `: ${why}` : ''}` }, portable: false });
+  const layers = base.layers;
+  if (!layers) return tfjs('');
+  if (env.backend() !== 'wasm' || !env.engine) return tfjs('');
+  if (files.manifest.preprocess?.layout === 'nchw') return tfjs('channels-first input');
+  const compiled = compileCnn(layers);
+  if (!compiled.ok) return tfjs(`not for the engine (${compiled.reason})`);
+  let cnn: EngineCnn;
+  try {
+    cnn = EngineCnn.create(await env.engine(), compiled.plan, layers);
+  } catch (e) {
+    return tfjs(`the engine failed to start (${e instanceof Error ? e.message : String(e)})`);
+  }
+  base.dispose();
+  const { input, outputs } = compiled.plan;
+  let facts: ModelFacts = { runtime: 'engine (cnn, float32)', weightBytes: cnn.weightBytes };
+  return {
+    run: async (x) => {
+      const [b, h, w, c] = x.shape as number[];
+      if (x.rank !== 4 || h !== input[0] || w !== input[1] || c !== input[2]) {
+        throw new ManifestError(`the model takes [batch, ${input.join(', ')}] inputs, not ${JSON.stringify(x.shape)}`, { url: files.manifest.id, issues: ['input shape'] });
+      }
+      const out = cnn.forward(x.dataSync() as Float32Array, b as number);
+      return tf.tensor2d(out, [b as number, outputs]);
+    },
+    dispose: () => cnn.dispose(),
+    get facts() {
+      return facts;
+    },
+    portable: true,
+    tune: (maxBatch) => {
+      const why = cnn.tuneThreads(maxBatch, 3);
+      facts = { ...facts, runtime: `engine (cnn, float32, ${why})` };
+    },
+  };
+}
+
 /**
  * The worker's row for `image-classification`.
  *
@@ -311,12 +366,16 @@ function classifierOps(current: () => Runnable, manifest: Manifest, env: TaskEnv
  * await mounted.ops['image-classification.classify']?.([{ callId: 1, input: { image, topK: 3 }, signal }], { more: false, sink: undefined });
  * // [{ ok: true, value: [{ label: 'Sneaker', index: 7, score: 0.93 }, …] }]
  */
-export const imageClassification = defineTask<'image-classification', Runnable>({
+export const imageClassification = defineTask<'image-classification', Classifier>({
   task: 'image-classification',
   formats: ['tfjs-layers', 'tfjs-graph'],
-  load: (files) => createRunnable(files),
-  warmUp: (model, files) => warmUpClassifier(model, files.manifest),
+  load: (files, env) => loadClassifier(files, env),
+  warmUp: async (model, files, env) => {
+    await warmUpClassifier(model, files.manifest);
+    model.tune?.(env.maxBatch);
+  },
   dispose: (model) => model.dispose(),
-  describe: () => ({ runtime: `tfjs (${tf.getBackend()})` }),
+  portable: (model) => model.portable,
+  describe: (model) => model.facts,
   ops: (current, files, env) => classifierOps(current, files.manifest, env),
 });
