@@ -34,6 +34,55 @@ export function preprocess(pixels: RawPixels, p: ImagePreprocess): tf.Tensor4D {
  * `preprocess` gives for that image alone. The caller disposes it.
  */
 export function preprocessStack(stack: readonly RawPixels[], p: ImagePreprocess): tf.Tensor4D {
+  const js = preprocessStackJs(stack, p);
+  return js ? tf.tensor4d(js, [stack.length, p.height, p.width, p.channels], 'float32') : preprocessStackOps(stack, p);
+}
+
+/**
+ * The same pre-processing in plain JavaScript, for the common case that needs no resize (the image has the
+ * model's size) and a channels-last model: one pass over the pixels, no tfjs kernel. Every step is a float32
+ * operation as the tfjs ops do it (`Math.fround` after each), so the values are the same bits as tfjs's CPU
+ * backend gives (a gray conversion on another backend may differ in the last bit of its sum). Undefined where
+ * it does not apply (a resize, channels-first, images of different sizes).
+ */
+export function preprocessStackJs(stack: readonly RawPixels[], p: ImagePreprocess): Float32Array | undefined {
+  const first = stack[0];
+  if (!first || p.layout === 'nchw' || first.width !== p.width || first.height !== p.height) return undefined;
+  const { width, height, channels } = first;
+  if (stack.some((img) => img.width !== width || img.height !== height || img.channels !== channels)) return undefined;
+  const f = Math.fround;
+  const pixels = width * height;
+  const C = p.channels;
+  const out = new Float32Array(stack.length * pixels * C);
+  const [wr, wg, wb] = p.grayWeights.map(f) as [number, number, number];
+  const scale = f(p.scale);
+  const mean = Array.from({ length: C }, (_, c) => f((p.mean.length === 1 ? p.mean[0] : p.mean[c]) as number));
+  const std = Array.from({ length: C }, (_, c) => f((p.std.length === 1 ? p.std[0] : p.std[c]) as number));
+  const subMean = !(p.mean.length === 1 && p.mean[0] === 0);
+  const divStd = !(p.std.length === 1 && p.std[0] === 1);
+  let o = 0;
+  for (const img of stack) {
+    const d = img.data;
+    for (let i = 0; i < pixels; i++) {
+      const at = i * channels;
+      for (let c = 0; c < C; c++) {
+        let v: number;
+        // Gray: three float32 products summed and rounded once (as tfjs's CPU backend sums; its WASM one may differ by an ulp).
+        if (C === 1 && channels >= 3) v = f(f(f(d[at] as number) * wr) + f(f(d[at + 1] as number) * wg) + f(f(d[at + 2] as number) * wb));
+        else if (channels === 1) v = f(d[at] as number);
+        else v = f(d[at + c] as number);
+        let y = f(v * scale);
+        if (subMean) y = f(y - (mean[c] as number));
+        if (divStd) y = f(y / (std[c] as number));
+        out[o++] = y;
+      }
+    }
+  }
+  return out;
+}
+
+/** The pre-processing as tfjs ops (any size: resize included). */
+export function preprocessStackOps(stack: readonly RawPixels[], p: ImagePreprocess): tf.Tensor4D {
   const first = stack[0];
   if (!first) throw new ManifestError('preprocessStack() needs at least one image', { url: 'preprocess', issues: ['empty stack'] });
   const { width, height, channels } = first;
