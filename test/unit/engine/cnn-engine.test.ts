@@ -12,24 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileCnn, EngineCnn } from '../../../workers/engine/cnn.js';
 import { Engine } from '../../../workers/engine/engine.js';
 import { engineSources, nodeThreads } from './helpers.js';
+import { layersModelHandler } from '../helpers/layers-model.js';
 
 const dir = path.resolve(import.meta.dirname, '../../../models/fashion-mnist-cnn');
 const read = (f: string): Buffer => readFileSync(path.join(dir, f));
 const expected = JSON.parse(read('parity/expected.json').toString('utf8')) as { count: number; predictions: number[]; probabilities: number[][] };
 const images = gunzipSync(read('parity/images.u8.gz'));
 
-function fashionHandler(): tf.io.IOHandler {
-  const json = JSON.parse(read('model.json').toString('utf8'));
-  const bin = read(json.weightsManifest[0].paths[0]);
-  return {
-    load: async () => ({
-      modelTopology: json.modelTopology,
-      format: json.format,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
-    }),
-  };
-}
+const fashionHandler = (): tf.io.IOHandler => layersModelHandler(dir);
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let m = 0;
