@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from 'webinfer/protocol';
 import { compareSemver, paths } from 'webinfer/protocol';
 import { cardProblems, highestLive, writeCatalogEntry } from './publish.js';
-import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
+import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, sha256Hex, sha256Sri, type LockOptions } from './store.js';
 import { ownerState, tempOwner } from './owner.js';
 
 /** `etagOf` lives in store.ts; re-exported here, where tools (bench/registry-load.ts) import it from. */
@@ -499,7 +499,7 @@ export async function resignRegistry(
         } catch {
           continue;
         }
-        const sri = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
+        const sri = sha256Sri(bytes);
         const fresh = await keys.sign(bytes);
         let kept: Array<{ key: string; sig: string }> = [];
         try {

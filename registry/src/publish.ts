@@ -24,7 +24,7 @@ import {
   type VersionEntry,
 } from 'webinfer/protocol';
 import { compareSemver, parseSafetensors, paths } from 'webinfer/protocol';
-import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, toJsonText, type LockOptions } from './store.js';
+import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, sha256Sri, toJsonText, type LockOptions } from './store.js';
 import { QUANTIZED_DTYPES, quantizeModel, type QuantizedDtype } from './quantize.js';
 import { groupFor, quantizedWidths, quantizeTextSafetensors, TEXT_QUANTIZED_DTYPES, type TextQuantizedDtype } from './quantize-text.js';
 import { sha256Hex } from './store.js';
@@ -859,10 +859,10 @@ export async function commitVersion(
     if (orphanManifest) await store.writeJsonAtomic(paths.manifest(id, version), doc);
     else await store.createJsonExclusive(paths.manifest(id, version), doc);
     // Signatures of the manifest's exact bytes by every live key of the root (none without keys), before the index.
-    const signatures = await keyStore.sign(Buffer.from(toJsonText(doc)));
+    const manifestBytes = Buffer.from(toJsonText(doc));
+    const signatures = await keyStore.sign(manifestBytes);
     if (signatures.length > 0) {
-      const sri = `sha256-${createHash('sha256').update(toJsonText(doc)).digest('base64')}`;
-      await store.writeJsonAtomic(paths.signatures(id, version), { schema: 'webinfer.signatures/v1', manifest: sri, signatures });
+      await store.writeJsonAtomic(paths.signatures(id, version), { schema: 'webinfer.signatures/v1', manifest: sha256Sri(manifestBytes), signatures });
     }
     await store.writeJsonAtomic(paths.index(id), indexDoc);
     await writeCatalogEntry(store, idx.value);

@@ -206,6 +206,11 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** `sha256-<base64>` of some bytes, as a signatures document names its manifest (and `model.info.integrity`). */
+export function sha256Sri(bytes: Uint8Array | string): string {
+  return `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
+}
+
 /**
  * A filesystem registry rooted at `root`: atomic document writes, content-addressed blobs, the lock.
  * `LocalRegistry` is the `Registry` on top of it.

@@ -372,7 +372,7 @@ export class EngineCnn {
 
   /**
    * Chooses the thread count per batch size by timing the forward pass (after one untimed run each): at batch
-   * 1 and at `batch` (at most a chunk), with one thread and with all the engine has. Also allocates the buffers
+   * 1 and (when batches can happen, `batch` > 1) at `batch` (at most a chunk), with one thread and with all the engine has. Also allocates the buffers
    * of a chunk, so that memory does not grow with later batches. Returns the reason it records.
    */
   tuneThreads(batch: number, runs = 5): string {
@@ -397,8 +397,15 @@ export class EngineCnn {
       }
       return best;
     };
-    const s1 = time(1, 1), sN = time(1, n), b1 = time(big, 1), bN = time(big, n);
+    const s1 = time(1, 1), sN = time(1, n);
     const small = s1 <= sN ? 1 : n;
+    if (batch <= 1) {
+      // Batching is off: every run is one image, so only batch 1 is timed.
+      this.#threads = { upTo: Infinity, small, large: small };
+      this.#threadReason = `${small} thread${small > 1 ? 's' : ''}: batch 1 ${s1.toFixed(3)} ms with 1 vs ${sN.toFixed(3)} ms with ${n}`;
+      return this.#threadReason;
+    }
+    const b1 = time(big, 1), bN = time(big, n);
     const large = b1 <= bN ? 1 : n;
     this.#threads = { upTo: small === large ? Infinity : Math.floor(big / 2), small, large };
     const ms = (v: number): string => `${v.toFixed(3)} ms`;

@@ -71,8 +71,10 @@ describe('the Fashion CNN on the engine', () => {
       expect(maxAbsDiff(one, expected.probabilities[i]!)).toBeLessThan(1e-4);
       expect(Array.from(one)).toEqual(Array.from(batched.subarray(i * 10, i * 10 + 10)));
     }
+    // Batching off: only batch 1 is timed.
+    expect(cnn.tuneThreads(1, 1)).toMatch(/^\d threads?: batch 1 [\d.]+ ms with 1 vs [\d.]+ ms with 2$/);
     const reason = cnn.tuneThreads(8, 2);
-    expect(reason).toMatch(/thread/);
+    expect(reason).toMatch(/batch 8/);
     expect([1, 2]).toContain(cnn.threadsFor(1));
     expect(cnn.weightBytes).toBeGreaterThanOrEqual(93322 * 4);
     cnn.dispose();
