@@ -69,7 +69,8 @@ test.describe('the packed package in a Vite app', () => {
     const wasm = responses.filter((x) => /\.wasm(\?|$)/.test(x.url));
     expect(wasm.length, `wasm responses: ${JSON.stringify(responses.map((x) => x.url))}`).toBeGreaterThanOrEqual(1);
     for (const w of wasm) {
-      expect(w.url).toMatch(new RegExp(`^${servers.page.url.replace(/[.:/]/g, '\\$&')}/consumer/assets/tfjs-backend-wasm(-simd|-threaded-simd)?-[\\w-]{8}\\.wasm$`));
+      // tfjs's WASM backend, and our engine (the CNN runs on it on WASM): both hashed into the app's assets.
+      expect(w.url).toMatch(new RegExp(`^${servers.page.url.replace(/[.:/]/g, '\\$&')}/consumer/assets/(tfjs-backend-wasm(-simd|-threaded-simd)?|engine-st(-rx)?)-[\\w-]{8}\\.wasm$`));
       expect(w.status).toBe(200);
       expect(w.type).toBe('application/wasm');
     }
@@ -95,8 +96,13 @@ test.describe('the packed package in a Vite app', () => {
     expect(top).toHaveLength(10);
     for (const p of top) expect(Math.abs(p.score - (reference[p.index] as number)), `index ${p.index}`).toBeLessThan(1e-5);
     const wasm = responses.filter((x) => /\.wasm(\?|$)/.test(x.url));
-    expect(wasm.map((w) => w.url)).toEqual([expect.stringMatching(new RegExp(`^${servers.isolated.url.replace(/[.:/]/g, '\\$&')}/consumer/assets/tfjs-backend-wasm-threaded-simd-[\\w-]{8}\\.wasm$`))]);
-    expect(wasm[0]!.type).toBe('application/wasm');
+    // tfjs's threaded-SIMD binary and our engine's threaded build, both from the app's assets.
+    const assets = `^${servers.isolated.url.replace(/[.:/]/g, '\\$&')}/consumer/assets/`;
+    expect(wasm.map((w) => w.url).sort()).toEqual([
+      expect.stringMatching(new RegExp(`${assets}engine-mt(-rx)?-[\\w-]{8}\\.wasm$`)),
+      expect.stringMatching(new RegExp(`${assets}tfjs-backend-wasm-threaded-simd-[\\w-]{8}\\.wasm$`)),
+    ]);
+    for (const w of wasm) expect(w.type).toBe('application/wasm');
   });
 });
 

@@ -93,8 +93,15 @@ test('Vite dev server, from source: tiny-cnn classifies on multi-threaded WASM, 
   for (const p of top) expect(Math.abs(p.score - (reference[p.index] as number)), `index ${p.index}`).toBeLessThan(1e-5);
 
   // The threaded-SIMD binary, straight from node_modules through the dev server.
-  expect(wasm.map((w) => w.url)).toEqual([expect.stringMatching(new RegExp(`^${base.replace(/[.:/]/g, '\\$&')}/@fs/.*/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd\\.wasm$`))]);
-  expect(wasm[0]!.status).toBe(200);
-  expect(wasm[0]!.type).toBe('application/wasm');
+  // And our engine's binary (the CNN runs on it on WASM), from the sources' workers/engine/wasm/.
+  const root = `^${base.replace(/[.:/]/g, '\\$&')}/@fs/`;
+  expect(wasm.map((w) => w.url).sort()).toEqual([
+    expect.stringMatching(new RegExp(`${root}.*/node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd\\.wasm$`)),
+    expect.stringMatching(new RegExp(`${root}.*/workers/engine/wasm/engine-(st|mt)(-rx)?\\.wasm$`)),
+  ]);
+  for (const w of wasm) {
+    expect(w.status).toBe(200);
+    expect(w.type).toBe('application/wasm');
+  }
   expect(errors, 'uncaught errors on the page').toEqual([]);
 });
