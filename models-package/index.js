@@ -15,4 +15,6 @@ export const models = Object.freeze([
   { id: 'fashion-mnist-cnn', task: 'image-classification', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32', 'float16', 'uint8'] },
   { id: 'emotion', task: 'image-classification', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
   { id: 'tiny-gpt', task: 'text-generation', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32', 'int8'] },
+  { id: 'fashion-vae', task: 'image-generation', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
+  { id: 'fashion-dcgan', task: 'image-generation', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
 ]);

@@ -7,6 +7,8 @@
  *   with float16 and uint8 variants;
  * - `emotion` 1.0.0 (stable, latest): the MIT emotion graph model of models/emotion;
  * - `tiny-gpt` 1.0.0 (stable, latest): the GPT-2 trained here on Debian's fortunes (models/tiny-gpt), with an int8 variant.
+ * - `fashion-vae` and `fashion-dcgan` 1.0.0 (stable, latest): the Fashion-MNIST image generators trained here
+ *   (models/fashion-vae: decoder + encoder; models/fashion-dcgan: generator).
  *
  * Fixed timestamps: the same sources give the same tree, byte for byte. Run by the package's `prepack`
  * and by scripts/consumers.ts.
@@ -28,6 +30,8 @@ const jobs: Array<Omit<PublishOptions, 'root'>> = [
   { modelDir: dir('fashion-mnist-cnn'), id: 'fashion-mnist-cnn', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-mnist-cnn'), quantize: ['float16', 'uint8'], now },
   { modelDir: dir('emotion'), id: 'emotion', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('emotion'), now },
   { modelDir: dir('tiny-gpt'), id: 'tiny-gpt', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('tiny-gpt'), quantize: ['int8'], now },
+  { modelDir: dir('fashion-vae'), id: 'fashion-vae', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-vae'), entry: 'decoder.json', now },
+  { modelDir: dir('fashion-dcgan'), id: 'fashion-dcgan', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-dcgan'), entry: 'generator.json', now },
 ];
 
 await rm(root, { recursive: true, force: true });

@@ -16,6 +16,8 @@
  *   (format llama-safetensors, each with its tokenizer and chat template).
  * - `llama-fortunes` 1.0.0 (alias `stable`, with float16, int8 and int4 variants): the Llama-style model trained
  *   here on Debian's fortunes (`models/llama-fortunes/train.py`), the demo's text model.
+ * - `fashion-vae` 1.0.0 and `fashion-dcgan` 1.0.0 (alias `stable`): the image generators trained here on
+ *   Fashion-MNIST (`models/fashion-vae/train.py`: decoder + encoder; `models/fashion-dcgan/train.py`: generator).
  *
  * Idempotent: versions already in the registry are skipped.
  *
@@ -36,6 +38,8 @@ const gptDir = path.join(repo, 'models', 'tiny-gpt');
 const llamaDir = path.join(repo, 'models', 'llama-tiny');
 const qwenDir = path.join(repo, 'models', 'qwen2-tiny');
 const fortunesDir = path.join(repo, 'models', 'llama-fortunes');
+const vaeDir = path.join(repo, 'models', 'fashion-vae');
+const ganDir = path.join(repo, 'models', 'fashion-dcgan');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -95,6 +99,8 @@ async function main(): Promise<void> {
     { modelDir: llamaDir, id: 'llama-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(llamaDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-04-01T00:00:00.000Z') },
     { modelDir: qwenDir, id: 'qwen2-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(qwenDir), now: at('2025-04-01T00:00:00.000Z') },
     { modelDir: fortunesDir, id: 'llama-fortunes', version: '1.0.0', aliases: ['stable'], card: await readCard(fortunesDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-05-01T00:00:00.000Z') },
+    { modelDir: vaeDir, id: 'fashion-vae', version: '1.0.0', aliases: ['stable'], card: await readCard(vaeDir), entry: 'decoder.json', now: at('2025-06-01T00:00:00.000Z') },
+    { modelDir: ganDir, id: 'fashion-dcgan', version: '1.0.0', aliases: ['stable'], card: await readCard(ganDir), entry: 'generator.json', now: at('2025-06-01T00:00:00.000Z') },
   ];
 
   const store = new RegistryStore(root);

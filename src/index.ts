@@ -14,6 +14,7 @@
 export { createClient, type WebInferClient } from './client.js';
 export { Classifier } from './handles/classifier.js';
 export { TextGenerator } from './handles/text-generator.js';
+export { ImageGenerator, drawImage, toImageData } from './handles/image-generator.js';
 export type {
   AdapterInfo,
   BackendFallback,
@@ -63,3 +64,4 @@ export {
   type AnyWebInferError,
 } from './shared/errors/index.js';
 export { parseRef, type ModelRef } from './shared/registry/refs.js';
+export type { GeneratedImage, GeneratedImages, GeneratorInfo, GenerateImagesOptions, ImageCallOptions, InterpolateOptions, Interpolation, Latent } from './types.js';

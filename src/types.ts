@@ -29,6 +29,8 @@ export type {
   WasmPaths,
 } from './shared/types.js';
 export type { ModelsByTask };
+export type { GeneratedImage, GeneratedImages, GeneratorInfo } from './shared/types.js';
+export type { GenerateImagesOptions, ImageCallOptions, InterpolateOptions, Interpolation, Latent } from './handles/image-generator.js';
 
 /** Options of {@link createClient}. Only `registry` is required. */
 export interface ClientOptions {

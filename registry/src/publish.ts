@@ -31,7 +31,7 @@ import { sha256Hex } from './store.js';
 import { KeyStore } from './keys.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
-export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format'] as const;
+export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format', 'generator'] as const;
 
 /**
  * Options of {@link publish} (and, without `root`, of {@link prepareVersion}).
@@ -556,6 +556,13 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
   if (card.format !== undefined && card.format !== model.format) {
     throw new RegistryStoreError(`card says format "${String(card.format)}" but ${model.entry} is ${model.format}`, 'INVALID');
   }
+  // An image generator's second network (a VAE's encoder) is published beside the entry, in every variant's files.
+  const encoder = (card.generator as { encoder?: unknown } | undefined)?.encoder;
+  if (typeof encoder === 'string' && model.format === 'tfjs-layers') {
+    const second = await readModelDir(opts.modelDir, encoder);
+    if (second.format !== 'tfjs-layers') throw new RegistryStoreError(`the encoder ${encoder} is ${second.format}, not tfjs-layers`, 'INVALID');
+    for (const f of second.files) if (!model.files.some((m) => m.path === f.path)) model.files.push(f);
+  }
   for (const f of model.files) await opts.onProgress?.({ phase: 'hash', file: f.path });
   const files = await describeFiles(model.files);
   const quantized = await quantizeVariants(model, opts.quantize ?? []);
@@ -674,6 +681,11 @@ export function graphModelShape(modelJson: Record<string, unknown>): { input?: n
  * cardProblems(manifest, modelJson); // ['labels: 4 labels but the model has 3 outputs (Dense units)']
  */
 export function cardProblems(manifest: Manifest, modelJson: Record<string, unknown>): string[] {
+  if (manifest.task === 'image-generation' && manifest.generator) {
+    const { input } = layersModelShape(modelJson);
+    const dim = manifest.generator.latentDim;
+    return input && (input.length !== 1 || input[0] !== dim) ? [`generator.latentDim: ${dim} but the generator's input is ${JSON.stringify(input)}`] : [];
+  }
   if (manifest.task !== 'image-classification') return [];
   const problems: string[] = [];
   const { input, units, activation } = manifest.format === 'tfjs-graph' ? { ...graphModelShape(modelJson), activation: undefined } : layersModelShape(modelJson);

@@ -92,6 +92,8 @@ export interface ModelInfo {
   readonly contextLength?: number;
   /** Text models: true when the model has a chat template (`generate(messages)` works). */
   readonly chatTemplate?: boolean;
+  /** Image generators: what the model makes and takes (from its card). */
+  readonly generator?: GeneratorInfo;
 }
 
 /**
@@ -163,4 +165,38 @@ export interface GenerateResult {
   /** Time spent waiting for earlier generations on the same model, ms. */
   readonly queuedMs: number;
   readonly backend: BackendName;
+}
+
+/** What an image generator makes and takes, from its card (`model.info.generator`). */
+export interface GeneratorInfo {
+  /** `vae`: a decoder with an encoder (encode, interpolate between images); `gan`: a generator only. */
+  readonly kind: 'vae' | 'gan';
+  /** Length of one latent vector. */
+  readonly latentDim: number;
+  readonly width: number;
+  readonly height: number;
+  /** Channels the model makes: 1 (gray, drawn as R = G = B) or 3. */
+  readonly channels: 1 | 3;
+  /** Range of the model's raw output, mapped linearly to 0–255. */
+  readonly outputRange: readonly [number, number];
+  /** How a seed becomes latents: `mulberry32-box-muller` (see `src/shared/latents.ts`). */
+  readonly sampler: string;
+  /** True when the model has an encoder (`encode`, `interpolate` between images). */
+  readonly canEncode: boolean;
+}
+
+/** One generated picture, ImageData-like: `data` is RGBA, row-major, 4 bytes per pixel (`new ImageData(data, width, height)` takes it). */
+export interface GeneratedImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8ClampedArray;
+}
+
+/** What `ImageGenerator.generate()` answers: the pictures, and the latents and seed they came from (same seed, same pictures). */
+export interface GeneratedImages {
+  readonly images: GeneratedImage[];
+  /** One latent vector per picture (`decode(latents)` makes the same pictures again). */
+  readonly latents: Float32Array[];
+  /** The seed used (the one given, or the one drawn when none was). */
+  readonly seed: number;
 }

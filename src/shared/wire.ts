@@ -11,7 +11,7 @@
 import type { SerializedError } from './errors/serialize.js';
 import type { BackendPreference, DtypePreference, TaskName } from './lists.js';
 import type { Outcome } from './settle.js';
-import type { BackendInfo, BatchStats, ChatMessage, GenerateChunk, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from './types.js';
+import type { BackendInfo, BatchStats, ChatMessage, GenerateChunk, GeneratedImage, GeneratedImages, GenerateResult, LoadProgress, MemoryInfo, ModelInfo, Prediction, WasmPaths } from './types.js';
 
 /** Pixels as they cross to the worker. Buffers and bitmaps are transferred, not copied. */
 export type WireImage =
@@ -74,6 +74,14 @@ export interface Ops {
   'text-generation.chat-template': { readonly task: 'text-generation'; readonly input: { readonly messages: readonly ChatMessage[]; readonly addGenerationPrompt: boolean }; readonly output: string; readonly chunk: never };
   /** Test hook (`debug` only): first-step logits of token ids (parity tests). */
   'text-generation.logits': { readonly task: 'text-generation'; readonly input: { readonly ids: readonly number[] }; readonly output: Float32Array; readonly chunk: never };
+  /** Micro-batched with `decode`: `count` pictures from seeded standard-normal latents (checked on the main thread). */
+  'image-generation.generate': { readonly task: 'image-generation'; readonly input: { readonly count: number; readonly seed: number }; readonly output: GeneratedImages; readonly chunk: never };
+  /** Micro-batched with `generate`: latent vectors → pictures. */
+  'image-generation.decode': { readonly task: 'image-generation'; readonly input: { readonly latents: readonly Float32Array[] }; readonly output: GeneratedImage[]; readonly chunk: never };
+  /** Micro-batched: a picture → its latent vector (the encoder's mean; models with an encoder only). */
+  'image-generation.encode': { readonly task: 'image-generation'; readonly input: { readonly image: WireImage }; readonly output: Float32Array; readonly chunk: never };
+  /** Test hook (`debug` only): latents → the model's raw float outputs, [H*W*C] each (parity tests). */
+  'image-generation.raw': { readonly task: 'image-generation'; readonly input: { readonly latents: readonly Float32Array[] }; readonly output: Float32Array[]; readonly chunk: never };
 }
 /** An operation name, `task.operation`. */
 export type OpName = keyof Ops;

@@ -115,3 +115,39 @@ test('demo: the text panel lists the text models, generates readable, wrapped te
   expect(errors).toEqual([]);
   for (const f of ['demo-3-generate.png', 'demo-4-chat.png']) await testInfo.attach(f, { path: testInfo.outputPath(f), contentType: 'image/png' });
 });
+
+test('demo: the images panel samples a seeded grid from a generator and interpolates between two pictures (VAE) or two latents (GAN)', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => (window as unknown as { imagesReady?: boolean }).imagesReady === true, undefined, { timeout: 120_000 });
+  const models = await page.locator('#img-model option').allTextContents();
+  expect(models).toEqual(expect.arrayContaining(['fashion-vae', 'fashion-dcgan']));
+  expect(models).not.toContain('fashion-mnist-cnn');
+  for (const id of ['fashion-vae', 'fashion-dcgan']) {
+    await page.selectOption('#img-model', id);
+    await expect(page.locator('#img-description')).toContainText(`${id}@1.0.0`, { timeout: 60_000 });
+    await expect(page.locator('#img-stats')).toContainText('16 pictures from seed 1', { timeout: 60_000 });
+    await expect(page.locator('#img-grid canvas')).toHaveCount(16);
+    await page.evaluate(() => ((window as unknown as { imagesInterpolated?: number }).imagesInterpolated = 0));
+    await page.click('#img-interpolate');
+    await page.waitForFunction(() => (window as unknown as { imagesInterpolated?: number }).imagesInterpolated === 8, undefined, { timeout: 60_000 });
+    await expect(page.locator('#img-path canvas')).toHaveCount(8);
+    // The pictures are drawn: a canvas of the grid is 28×28 and not blank.
+    const lit = await page.locator('#img-grid canvas').first().evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i]! > 64) n++;
+      return { n, w: c.width, h: c.height };
+    });
+    expect(lit.w).toBe(28);
+    expect(lit.h).toBe(28);
+    expect(lit.n).toBeGreaterThan(20);
+    const shot = `demo-5-images-${id}.png`;
+    await page.locator('#images-panel').screenshot({ path: testInfo.outputPath(shot) });
+    await testInfo.attach(shot, { path: testInfo.outputPath(shot), contentType: 'image/png' });
+  }
+  expect(await page.locator('#img-error').textContent()).toBe('');
+  expect(errors).toEqual([]);
+});

@@ -25,6 +25,8 @@ import {
   isWebInferError,
   parseRef,
 } from '../../src/index.js';
+import { ImageGenerator, drawImage, toImageData } from '../../src/index.js';
+import type { GeneratedImage, GeneratedImages, GeneratorInfo, Interpolation } from '../../src/index.js';
 import type {
   AdapterInfo,
   AnyWebInferError,
@@ -71,8 +73,9 @@ declare const file: File;
 // --- type aliases ------------------------------------------------------------------------------
 expectTrue<Equal<BackendName, 'webgpu' | 'wasm' | 'cpu'>>();
 expectTrue<Equal<BackendPreference, 'auto' | 'webgpu' | 'wasm' | 'cpu'>>();
-expectTrue<Equal<TaskName, 'image-classification' | 'text-generation'>>();
-expectTrue<Equal<AnyModel, Classifier | TextGenerator>>();
+expectTrue<Equal<TaskName, 'image-classification' | 'text-generation' | 'image-generation'>>();
+expectTrue<Equal<AnyModel, Classifier | TextGenerator | ImageGenerator>>();
+expectTrue<Equal<ModelsByTask['image-generation'], ImageGenerator>>();
 expectTrue<Equal<ModelsByTask['text-generation'], TextGenerator>>();
 expectTrue<Equal<FinishReason, 'length' | 'stop' | 'eos' | 'abort'>>();
 expectTrue<Equal<ModelsByTask['image-classification'], Classifier>>();
@@ -175,8 +178,10 @@ export async function main(): Promise<void> {
   const untypedWithOptions: AnyModel = await client.load('fashion-mnist-cnn', loadOptions);
   if (untyped.task === 'image-classification') {
     expectType<Classifier>(untyped);
-  } else {
+  } else if (untyped.task === 'text-generation') {
     expectType<TextGenerator>(untyped);
+  } else {
+    expectType<ImageGenerator>(untyped);
   }
 
   // --- text generation ---------------------------------------------------------------------------
@@ -423,6 +428,23 @@ export async function main(): Promise<void> {
   const adapter: AdapterInfo | undefined = client.backend?.adapter;
   const someError: AnyWebInferError | undefined = undefined;
   void [anyModel, adapter, someError];
+
+  // --- image generation ----------------------------------------------------------------------------------
+  const gen: ImageGenerator = await client.load('fashion-vae@stable', { task: 'image-generation' });
+  const facts: GeneratorInfo = gen.generator;
+  const kind: 'vae' | 'gan' = facts.kind;
+  const made: GeneratedImages = await gen.generate({ count: 4, seed: 7, timeoutMs: 5_000 });
+  const firstPic: GeneratedImage | undefined = made.images[0];
+  const rgba: Uint8ClampedArray | undefined = firstPic?.data;
+  const remade: GeneratedImage[] = await gen.decode([made.latents[0]!, [0, 1, 2]]);
+  const z: Float32Array = await gen.encode(new ImageData(28, 28));
+  const path: Interpolation = await gen.interpolate(new ImageData(28, 28), z, 8, { mode: 'linear' });
+  if (firstPic) {
+    drawImage(document.createElement('canvas'), firstPic);
+    const data: ImageData = toImageData(firstPic);
+    void data;
+  }
+  void [kind, rgba, remade, path];
 
   // --- dispose -------------------------------------------------------------------------------------------
   const disposedModel: void = await model.dispose();

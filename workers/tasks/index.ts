@@ -6,10 +6,12 @@
  */
 import type { TaskName } from '../../src/shared/lists.js';
 import { imageClassification } from './image-classification.js';
+import { imageGeneration } from './image-generation.js';
 import type { TaskRow } from './task.js';
 import { textGeneration } from './text-generation.js';
 
 export const TASK_TABLE: { readonly [T in TaskName]: TaskRow<T> } = Object.freeze({
   'image-classification': imageClassification,
   'text-generation': textGeneration,
+  'image-generation': imageGeneration,
 });

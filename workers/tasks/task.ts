@@ -101,7 +101,7 @@ export interface TaskRuntime<T extends TaskName, M> {
 }
 
 /** Facts about a loaded model for `model.info` beyond its manifest: the ModelInfo fields a task fills in. */
-export type ModelFacts = Partial<Pick<ModelInfo, 'runtime' | 'weightBytes' | 'contextLength' | 'chatTemplate'>>;
+export type ModelFacts = Partial<Pick<ModelInfo, 'runtime' | 'weightBytes' | 'contextLength' | 'chatTemplate' | 'generator'>>;
 
 /** A loaded model, whatever its task: its operations, and the two steps of a backend switch. */
 export interface Mounted {

@@ -68,6 +68,28 @@ export const ImagePreprocess = v.looseObject({
 });
 export type ImagePreprocess = v.InferOutput<typeof ImagePreprocess>;
 
+/**
+ * What an `image-generation` model makes and takes. The variant's entry is the generator (a VAE's
+ * decoder); a VAE names its encoder's tfjs model JSON in `encoder` (one of the variant's files; its input
+ * is the picture as pixels mapped linearly from 0–255 to `encoderRange`, its output the latent mean).
+ */
+export const GeneratorSpec = v.looseObject({
+  kind: v.picklist(['vae', 'gan']),
+  latentDim: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  width: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  height: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  channels: v.picklist([1, 3]),
+  /** Range of the generator's raw output, mapped linearly to 0–255 (e.g. [0, 1] after a sigmoid, [-1, 1] after tanh). */
+  outputRange: v.tuple([v.pipe(v.number(), v.finite()), v.pipe(v.number(), v.finite())]),
+  /** How a seed becomes standard-normal latents (`src/shared/latents.ts`). */
+  sampler: v.optional(v.picklist(['mulberry32-box-muller']), 'mulberry32-box-muller'),
+  /** VAE: the encoder's tfjs model JSON (a file of every variant). */
+  encoder: v.optional(v.pipe(v.string(), v.regex(FILE_PATH_RE, 'invalid file path'))),
+  /** The range the encoder's input pixels are mapped to. Default [0, 1]. */
+  encoderRange: v.optional(v.tuple([v.pipe(v.number(), v.finite()), v.pipe(v.number(), v.finite())]), [0, 1]),
+});
+export type GeneratorSpec = v.InferOutput<typeof GeneratorSpec>;
+
 /** A version's manifest: `GET /v1/models/{id}/versions/{version}.json`. */
 export const Manifest = v.looseObject({
   schema: v.literal('webinfer.manifest/v1'),
@@ -97,6 +119,8 @@ export const Manifest = v.looseObject({
   license: v.optional(v.string()),
   source: v.optional(v.string()),
   metrics: v.optional(v.record(v.string(), v.union([v.number(), v.string()]))),
+  /** Required for image-generation. */
+  generator: v.optional(GeneratorSpec),
 });
 export type Manifest = v.InferOutput<typeof Manifest>;
 
@@ -219,6 +243,20 @@ export function manifestProblems(m: Manifest): string[] {
       for (const key of ['mean', 'std'] as const) {
         const arr = m.preprocess[key];
         if (arr.length !== 1 && arr.length !== c) problems.push(`preprocess.${key}: needs 1 or ${c} values`);
+      }
+    }
+  }
+  if (m.task === 'image-generation') {
+    const g = m.generator;
+    if (!g) problems.push('generator: required for image-generation');
+    else {
+      if (g.outputRange[0] >= g.outputRange[1]) problems.push('generator.outputRange: needs [min, max] with min < max');
+      if (g.kind === 'vae' && g.encoder === undefined) problems.push('generator.encoder: required for kind vae');
+      if (g.encoder !== undefined) {
+        for (const [name, variant] of Object.entries(m.variants)) {
+          const files = (variant as { files?: unknown } | undefined)?.files;
+          if (Array.isArray(files) && !files.some((f: { path?: unknown }) => f.path === g.encoder)) problems.push(`variants.${name}.files: the encoder ${g.encoder} is not one of them`);
+        }
       }
     }
   }
