@@ -14,6 +14,8 @@
 export { createClient, type WebInferClient } from './client.js';
 export { Classifier } from './handles/classifier.js';
 export { TextGenerator } from './handles/text-generator.js';
+export { TextClassifier } from './handles/text-classifier.js';
+export { Embedder } from './handles/embedder.js';
 export type {
   AdapterInfo,
   BackendFallback,
@@ -43,6 +45,8 @@ export type {
   RawPixels,
   TaskName,
   WasmPaths,
+  TextClassifyOptions,
+  EmbedOptions,
 } from './types.js';
 export {
   WebInferError,

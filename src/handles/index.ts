@@ -10,6 +10,8 @@ import { Classifier } from './classifier.js';
 import type { ModelContext } from './context.js';
 import type { ModelHandle } from './handle.js';
 import { TextGenerator } from './text-generator.js';
+import { TextClassifier } from './text-classifier.js';
+import { Embedder } from './embedder.js';
 
 /** A handle class of task T. */
 export type HandleClass<T extends TaskName> = new (ctx: ModelContext, handle: number, info: ModelInfo, generation: number) => ModelHandle<T>;
@@ -17,6 +19,8 @@ export type HandleClass<T extends TaskName> = new (ctx: ModelContext, handle: nu
 export const HANDLES = Object.freeze({
   'image-classification': Classifier,
   'text-generation': TextGenerator,
+  'text-classification': TextClassifier,
+  'feature-extraction': Embedder,
 }) satisfies { readonly [T in TaskName]: HandleClass<T> };
 
 /** Tasks and the model handle each one gives (`client.load(ref, { task })`). */

@@ -8,8 +8,12 @@ import type { TaskName } from '../../src/shared/lists.js';
 import { imageClassification } from './image-classification.js';
 import type { TaskRow } from './task.js';
 import { textGeneration } from './text-generation.js';
+import { textClassification } from './text-classification.js';
+import { featureExtraction } from './feature-extraction.js';
 
 export const TASK_TABLE: { readonly [T in TaskName]: TaskRow<T> } = Object.freeze({
   'image-classification': imageClassification,
   'text-generation': textGeneration,
+  'text-classification': textClassification,
+  'feature-extraction': featureExtraction,
 });
