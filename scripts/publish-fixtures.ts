@@ -16,6 +16,9 @@
  *   (format llama-safetensors, each with its tokenizer and chat template).
  * - `llama-fortunes` 1.0.0 (alias `stable`, with float16, int8 and int4 variants): the Llama-style model trained
  *   here on Debian's fortunes (`models/llama-fortunes/train.py`), the demo's text model.
+ * - `langid-lstm` 1.0.0 (alias `stable`): the character LSTM language identifier trained here (`models/langid-lstm/train.py`),
+ *   task text-classification.
+ * - `fashion-embed` 1.0.0 (alias `stable`): the Fashion CNN up to its Dense-64 (`models/fashion-embed/make.py`), task feature-extraction.
  *
  * Idempotent: versions already in the registry are skipped.
  *
@@ -36,6 +39,8 @@ const gptDir = path.join(repo, 'models', 'tiny-gpt');
 const llamaDir = path.join(repo, 'models', 'llama-tiny');
 const qwenDir = path.join(repo, 'models', 'qwen2-tiny');
 const fortunesDir = path.join(repo, 'models', 'llama-fortunes');
+const langidDir = path.join(repo, 'models', 'langid-lstm');
+const embedDir = path.join(repo, 'models', 'fashion-embed');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -95,6 +100,8 @@ async function main(): Promise<void> {
     { modelDir: llamaDir, id: 'llama-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(llamaDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-04-01T00:00:00.000Z') },
     { modelDir: qwenDir, id: 'qwen2-tiny', version: '1.0.0', aliases: ['stable'], card: await readCard(qwenDir), now: at('2025-04-01T00:00:00.000Z') },
     { modelDir: fortunesDir, id: 'llama-fortunes', version: '1.0.0', aliases: ['stable'], card: await readCard(fortunesDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-05-01T00:00:00.000Z') },
+    { modelDir: langidDir, id: 'langid-lstm', version: '1.0.0', aliases: ['stable'], card: await readCard(langidDir), now: at('2025-06-01T00:00:00.000Z') },
+    { modelDir: embedDir, id: 'fashion-embed', version: '1.0.0', aliases: ['stable'], card: await readCard(embedDir), now: at('2025-06-01T00:00:00.000Z') },
   ];
 
   const store = new RegistryStore(root);
