@@ -18,6 +18,8 @@ import {
   RegistryUnavailableError,
   TaskMismatchError,
   TextGenerator,
+  TextClassifier,
+  Embedder,
   TimeoutError,
   WebInferError,
   WorkerCrashedError,
@@ -27,6 +29,8 @@ import {
 } from '../../src/index.js';
 import type {
   AdapterInfo,
+  EmbedOptions,
+  TextClassifyOptions,
   AnyWebInferError,
   AnyModel,
   BackendInfo,
@@ -71,8 +75,10 @@ declare const file: File;
 // --- type aliases ------------------------------------------------------------------------------
 expectTrue<Equal<BackendName, 'webgpu' | 'wasm' | 'cpu'>>();
 expectTrue<Equal<BackendPreference, 'auto' | 'webgpu' | 'wasm' | 'cpu'>>();
-expectTrue<Equal<TaskName, 'image-classification' | 'text-generation'>>();
-expectTrue<Equal<AnyModel, Classifier | TextGenerator>>();
+expectTrue<Equal<TaskName, 'image-classification' | 'text-generation' | 'text-classification' | 'feature-extraction'>>();
+expectTrue<Equal<AnyModel, Classifier | TextGenerator | TextClassifier | Embedder>>();
+expectTrue<Equal<ModelsByTask['text-classification'], TextClassifier>>();
+expectTrue<Equal<ModelsByTask['feature-extraction'], Embedder>>();
 expectTrue<Equal<ModelsByTask['text-generation'], TextGenerator>>();
 expectTrue<Equal<FinishReason, 'length' | 'stop' | 'eos' | 'abort'>>();
 expectTrue<Equal<ModelsByTask['image-classification'], Classifier>>();
@@ -175,9 +181,19 @@ export async function main(): Promise<void> {
   const untypedWithOptions: AnyModel = await client.load('fashion-mnist-cnn', loadOptions);
   if (untyped.task === 'image-classification') {
     expectType<Classifier>(untyped);
-  } else {
+  } else if (untyped.task === 'text-generation') {
     expectType<TextGenerator>(untyped);
   }
+
+  // --- text classification and embeddings ------------------------------------------------------------
+  const langid: TextClassifier = await client.load('langid-lstm@stable', { task: 'text-classification' });
+  const textOptions: TextClassifyOptions = { topK: 3, signal: ac.signal, timeoutMs: 5_000 };
+  const languages: Prediction[] = await langid.classify('Wo ist der Bahnhof?', textOptions);
+  const langLabels: readonly string[] = langid.labels;
+  const embedder: Embedder = await client.load('fashion-embed@stable', { task: 'feature-extraction' });
+  const embedOptions: EmbedOptions = { normalize: true, signal: ac.signal, timeoutMs: 5_000, transfer: false };
+  const rows: Float32Array[] = await embedder.embed([canvasElement, { data: new Uint8Array(784), width: 28, height: 28, channels: 1 }], embedOptions);
+  void [languages, langLabels, rows];
 
   // --- text generation ---------------------------------------------------------------------------
   const lm: TextGenerator = await client.load('tiny-gpt@stable', { task: 'text-generation' });
