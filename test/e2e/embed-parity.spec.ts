@@ -12,7 +12,7 @@ const parity = JSON.parse(readFileSync(path.join(REPO, 'models/fashion-embed/par
 
 test('fashion-embed in the browser equals PyTorch: embeddings within 1e-4 (WASM) / 1e-3 (WebGPU), normalize gives unit rows', async ({ open, registry }, testInfo) => {
   test.setTimeout(240_000);
-  const backend = testInfo.project.name === 'webgpu' ? 'webgpu' : 'wasm';
+  const backend: 'webgpu' | 'wasm' = testInfo.project.name === 'webgpu' ? 'webgpu' : 'wasm';
   const page = await open();
   const r = await page.evaluate(
     async ({ registry, backend, b64, count }) => {

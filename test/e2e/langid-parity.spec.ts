@@ -13,7 +13,7 @@ const parity = JSON.parse(readFileSync(path.join(REPO, 'models/langid-lstm/parit
 
 test('langid-lstm in the browser equals PyTorch: probabilities within 1e-4 (WASM) / 1e-3 (WebGPU), same top-1, no leaked tensors', async ({ open, registry }, testInfo) => {
   test.setTimeout(240_000);
-  const backend = testInfo.project.name === 'webgpu' ? 'webgpu' : 'wasm';
+  const backend: 'webgpu' | 'wasm' = testInfo.project.name === 'webgpu' ? 'webgpu' : 'wasm';
   const page = await open();
   const r = await page.evaluate(
     async ({ registry, backend, texts, k }) => {
