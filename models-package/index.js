@@ -15,4 +15,6 @@ export const models = Object.freeze([
   { id: 'fashion-mnist-cnn', task: 'image-classification', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32', 'float16', 'uint8'] },
   { id: 'emotion', task: 'image-classification', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
   { id: 'tiny-gpt', task: 'text-generation', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32', 'int8'] },
+  { id: 'langid-lstm', task: 'text-classification', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
+  { id: 'fashion-embed', task: 'feature-extraction', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
 ]);

@@ -6,7 +6,9 @@
  * - `fashion-mnist-cnn` 1.0.0 (aliases stable, latest): the Fashion-MNIST CNN of models/fashion-mnist-cnn,
  *   with float16 and uint8 variants;
  * - `emotion` 1.0.0 (stable, latest): the MIT emotion graph model of models/emotion;
- * - `tiny-gpt` 1.0.0 (stable, latest): the GPT-2 trained here on Debian's fortunes (models/tiny-gpt), with an int8 variant.
+ * - `tiny-gpt` 1.0.0 (stable, latest): the GPT-2 trained here on Debian's fortunes (models/tiny-gpt), with an int8 variant;
+ * - `langid-lstm` 1.0.0 (stable, latest): the character LSTM language identifier of models/langid-lstm (text-classification);
+ * - `fashion-embed` 1.0.0 (stable, latest): the Fashion CNN up to its Dense-64, models/fashion-embed (feature-extraction).
  *
  * Fixed timestamps: the same sources give the same tree, byte for byte. Run by the package's `prepack`
  * and by scripts/consumers.ts.
@@ -28,6 +30,8 @@ const jobs: Array<Omit<PublishOptions, 'root'>> = [
   { modelDir: dir('fashion-mnist-cnn'), id: 'fashion-mnist-cnn', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-mnist-cnn'), quantize: ['float16', 'uint8'], now },
   { modelDir: dir('emotion'), id: 'emotion', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('emotion'), now },
   { modelDir: dir('tiny-gpt'), id: 'tiny-gpt', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('tiny-gpt'), quantize: ['int8'], now },
+  { modelDir: dir('langid-lstm'), id: 'langid-lstm', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('langid-lstm'), now },
+  { modelDir: dir('fashion-embed'), id: 'fashion-embed', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-embed'), now },
 ];
 
 await rm(root, { recursive: true, force: true });

@@ -17,7 +17,8 @@ PyTorch's LSTM and Keras's share the gate order (i, f, g/c, o); Keras's one bias
 
 Writes, next to this file: model.json + group1-shard1of1.bin (tfjs layers model), card.json
 (pre-processing, labels, licences, metrics from PyTorch), training.json, parity.json (texts, their ids and
-PyTorch's probabilities). Run: /usr/bin/python3 models/langid-lstm/train.py (1 thread, a few minutes).
+PyTorch's probabilities). Run: /usr/bin/python3 models/langid-lstm/train.py (1 thread, about 15 minutes);
+`train.py --heldout out.json` writes the held-out split only (the same seeded split), for the browser measurement.
 """
 import collections
 import glob
@@ -201,6 +202,10 @@ def main():
     torch.set_num_threads(int(os.environ.get('THREADS', '1')))
 
     train, test = load_data(rng)
+    if len(sys.argv) == 3 and sys.argv[1] == '--heldout':  # the held-out split only (for scripts/measure-text-tasks.ts)
+        with open(sys.argv[2], 'w') as f:
+            json.dump({'labels': LANGS, 'texts': [s for l in LANGS for s in test[l]], 'targets': [i for i, l in enumerate(LANGS) for _ in test[l]]}, f, ensure_ascii=False)
+        return 0
     counts = collections.Counter(ch for lang in LANGS for s in train[lang] for ch in normalize(s))
     chars = [ch for ch, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= MIN_COUNT]
     vocab = {ch: i + 2 for i, ch in enumerate(chars)}
