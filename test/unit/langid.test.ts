@@ -98,3 +98,21 @@ describe('models/langid-lstm', () => {
     for (const pkg of ['fortunes', 'fortunes-de', 'fortunes-es', 'fortunes-it', 'fortunes-br', 'fortunes-pl', 'fortunes-cs', 'fortunes-ru', 'fortunes-eo']) expect(card.license).toContain(`(${pkg})`);
   });
 });
+
+describe('the text section of a manifest', () => {
+  it('has defaults, refuses a vocabulary entry of two characters, and is required for text-classification', async () => {
+    const { check, Manifest, manifestProblems } = await import('../../src/shared/registry/schema.js');
+    const ok = v.parse(TextPreprocess, { vocabulary: ['a', 'é'], maxLength: 8 });
+    expect(ok).toMatchObject({ normalize: ['NFC', 'lowercase', 'collapse-whitespace', 'trim'], padId: 0, unknownId: 1, firstId: 2, truncate: 'end', pad: 'start', maxInputChars: 10_000 });
+    expect(v.safeParse(TextPreprocess, { vocabulary: ['ab'], maxLength: 8 }).success).toBe(false);
+    const base = {
+      schema: 'webinfer.manifest/v1', id: 'langid', version: '1.0.0', task: 'text-classification', format: 'tfjs-layers', createdAt: '2026-01-01T00:00:00.000Z',
+      variants: { float32: { entry: 'model.json', files: [{ path: 'model.json', size: 1, sha256: 'a'.repeat(64) }] } },
+    };
+    const bare = check(Manifest, base);
+    expect(bare.ok).toBe(true);
+    if (bare.ok) expect(manifestProblems(bare.value)).toEqual(['text: required for text-classification', 'labels: required for text-classification']);
+    const full = check(Manifest, { ...base, labels: card.labels, text: card.text });
+    expect(full.ok && manifestProblems(full.value)).toEqual([]);
+  });
+});
