@@ -28,7 +28,7 @@ export interface TextClassifyOptions {
  * @example
  * const langid = await client.load('langid-lstm@stable', { task: 'text-classification' });
  * await langid.classify('Wo ist der Bahnhof, bitte?', { topK: 2 });
- * // [{ label: 'de', index: 1, score: 0.999 }, { label: 'en', index: 0, score: 0.0004 }]
+ * // [{ label: 'de', index: 1, score: 0.9952 }, { label: 'en', index: 0, score: 0.0043 }]
  * await Promise.all(sentences.map((s) => langid.classify(s, { topK: 1 }))); // one batch
  */
 export class TextClassifier extends ModelHandle<'text-classification'> {
@@ -51,7 +51,7 @@ export class TextClassifier extends ModelHandle<'text-classification'> {
    * throws InvalidInputError before anything is sent.
    *
    * @example
-   * await langid.classify('Где находится вокзал?', { topK: 1 }); // [{ label: 'ru', index: 7, score: 0.9999 }]
+   * await langid.classify('Где находится вокзал?', { topK: 1 }); // [{ label: 'ru', index: 7, score: 0.99999 }]
    */
   async classify(text: string, options: TextClassifyOptions = {}): Promise<Prediction[]> {
     this.assertLive();

@@ -69,7 +69,7 @@ export function vocabularyOf(spec: TextSpec): ReadonlyMap<string, number> {
  * cut and padded as the spec says.
  *
  * @example
- * encodeText('Ab', spec, vocabularyOf(spec)); // [0, 0, …, 0, 5, 17] (left-padded to maxLength)
+ * encodeText('Ab', langidSpec); // Int32Array [0, 0, …, 0, 4, 21] (lowercased, left-padded to maxLength 96)
  */
 export function encodeText(text: string, spec: TextSpec, vocab: ReadonlyMap<string, number> = vocabularyOf(spec)): Int32Array {
   let ids = Array.from(normalizeText(text, spec.normalize), (ch) => vocab.get(ch) ?? spec.unknownId);

@@ -33,7 +33,7 @@ interface Encoded {
  *
  * @example
  * await classifyTexts(runnable, manifest, [{ ids: encodeText('Guten Tag, wie geht es?', spec), topK: 1 }]);
- * // [{ ok: true, value: [{ label: 'de', index: 1, score: 0.998 }] }]
+ * // [{ ok: true, value: [{ label: 'de', index: 1, score: 0.9983 }] }]
  */
 export async function classifyTexts(model: Runnable, manifest: Manifest, texts: readonly Encoded[]): Promise<Outcome<Prediction[]>[]> {
   const spec = specOf(manifest);
@@ -80,7 +80,7 @@ function textClassifierOps(current: () => Runnable, manifest: Manifest, env: Tas
  * @example
  * const mounted = await textClassification.mount(files, env);
  * await mounted.ops['text-classification.classify']?.([{ callId: 1, input: { text: 'Dzień dobry, jak się masz?', topK: 1 }, signal }], { more: false, sink: undefined });
- * // [{ ok: true, value: [{ label: 'pl', index: 5, score: 0.99 }] }]
+ * // [{ ok: true, value: [{ label: 'pl', index: 5, score: 0.99999 }] }]
  */
 export const textClassification = defineTask<'text-classification', Runnable>({
   task: 'text-classification',
