@@ -40,7 +40,7 @@ export function l2Normalize(row: Float32Array): Float32Array {
  *
  * @example
  * await embedImages(runnable, manifest, [{ pixels, normalize: true }]);
- * // [{ ok: true, value: Float32Array(64) [0.02, 0, 0.31, …] }]
+ * // [{ ok: true, value: Float32Array(64) [ … ] }]
  */
 export async function embedImages(model: Runnable, manifest: Manifest, images: readonly Decoded[]): Promise<Outcome<Float32Array>[]> {
   const p = preprocessOf(manifest);
