@@ -1,7 +1,7 @@
 /**
  * Load benchmark of the registry's two hosting forms on 127.0.0.1 (not part of `npm test`):
  * the service (`webinfer-registry serve`, in this process) and nginx with deploy/nginx.conf, each
- * hit with autocannon on a model index (revalidated and full), a manifest, and a 10 MiB blob
+ * hit with autocannon on a model index (revalidated and full), a manifest, a 10 MiB blob and two byte ranges of it (each range checked: 206 and its exact length)
  * (autocannon and, for the blob's throughput, curl).
  * Prints requests/s, p50/p99 latency and throughput as a table and writes them to
  * `.tmp/bench/registry-load.json`.
@@ -77,6 +77,9 @@ async function main(): Promise<void> {
     { name: 'index (200)', path: '/v1/models/bench/index.json' },
     { name: 'manifest (200)', path: '/v1/models/bench/versions/1.0.0.json' },
     { name: 'blob 10 MiB (200)', path: `/v1/blobs/sha256/${blob.sha256}`, conns: 4 },
+    // A resumed or chunked download: the second MiB of the blob.
+    { name: 'blob, Range: 1 MiB (206)', path: `/v1/blobs/sha256/${blob.sha256}`, conns: 4, range: 'bytes=1048576-2097151' },
+    { name: 'blob, Range: last 64 KiB (206)', path: `/v1/blobs/sha256/${blob.sha256}`, range: 'bytes=-65536' },
   ];
   const rows: Array<Record<string, string | number>> = [];
   for (const [form, url, etag] of [
@@ -88,8 +91,15 @@ async function main(): Promise<void> {
         url: `${url}${t.path}`,
         connections: t.conns ?? connections,
         duration: seconds,
-        headers: t.etag ? { 'if-none-match': etag } : {},
+        headers: { ...(t.etag ? { 'if-none-match': etag } : {}), ...(t.range ? { range: t.range } : {}) },
       });
+      // A range must be answered 206 with the range's bytes: check one answer, not just the status class.
+      if (t.range) {
+        const one = await fetch(`${url}${t.path}`, { headers: { range: t.range } });
+        const body = new Uint8Array(await one.arrayBuffer());
+        const want = t.range === 'bytes=-65536' ? 65536 : 1048576;
+        if (one.status !== 206 || body.length !== want) throw new Error(`${form} ${t.name}: got ${one.status} with ${body.length} bytes, expected 206 with ${want}`);
+      }
       const non2xx = res.non2xx;
       rows.push({
         form,

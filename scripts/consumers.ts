@@ -7,7 +7,7 @@
  *  3. For each app in test/consumers/<tool>/ (Vite latest, Vite 5, esbuild, Rollup, webpack 5, Parcel 2): copies it with
  *     the shared app code (test/consumers/shared/), installs the packed webinfer and the tool from the npm
  *     registry (one npm cache for all), builds it with the app's own config (only what the README shows), serves
- *     the output with COOP/COEP and opens it in headless Chromium; the Vite apps also run their dev server.
+ *     the output with COOP/COEP and opens it in headless Chromium; the Vite and webpack apps also run their dev server.
  *  4. Every app must classify the same Fashion-MNIST image as "Shirt" with PyTorch's score (±1e-4), continue
  *     "Once upon a time" with tiny-gpt's greedy tokens (as PyTorch), on WASM with threads, and all apps must agree on
  *     the score (±1e-6).
@@ -38,8 +38,9 @@ interface App {
   readonly name: string;
   /** What is served after the build, relative to the app (the folder holding index.html). */
   readonly serve: string;
-  /** Also run the dev server (`npm run dev -- --port N --strictPort`). */
+  /** Also run the dev server: `npm run dev -- <devArgs(port)>` (default: Vite's `--port N --strictPort --host 127.0.0.1`). */
   readonly dev?: boolean;
+  readonly devArgs?: (port: number) => string[];
   /** The folder under test/consumers/ when several apps share it (default: name). */
   readonly from?: string;
   /** The npm script that builds it (default: build). */
@@ -50,7 +51,7 @@ const APPS: readonly App[] = [
   { name: 'vite5', serve: 'dist', dev: true },
   { name: 'esbuild', serve: '.' },
   { name: 'rollup', serve: '.' },
-  { name: 'webpack', serve: '.' },
+  { name: 'webpack', serve: '.', dev: true, devArgs: (port) => ['--port', String(port), '--host', '127.0.0.1'] },
   { name: 'parcel', serve: 'dist' },
   { name: 'next-turbopack', from: 'next', serve: 'out' },
   { name: 'next-webpack', from: 'next', serve: 'out', build: 'build:webpack' },
@@ -303,7 +304,8 @@ async function main(): Promise<void> {
         let child: ChildProcess | undefined;
         try {
           const devPort = await freePort();
-          const started = await start(npm, ['run', 'dev', '--', '--port', String(devPort), '--strictPort', '--host', '127.0.0.1'], dir, new RegExp(`http://127\\.0\\.0\\.1:${devPort}`));
+          const args = app.devArgs?.(devPort) ?? ['--port', String(devPort), '--strictPort', '--host', '127.0.0.1'];
+          const started = await start(npm, ['run', 'dev', '--', ...args], dir, new RegExp(`http://127\\.0\\.0\\.1:${devPort}`));
           child = started.child;
           const r = await openAndRead(browser, `http://127.0.0.1:${devPort}/?registry=${encodeURIComponent(registry)}`);
           report(`${app.name} dev server`, r, (performance.now() - t0) / 1000);

@@ -142,7 +142,7 @@ export class Loader {
    */
   async #checkSignatures(url: string, raw: Uint8Array, actual: string, id: string, version: string, signal: AbortSignal): Promise<void> {
     const sigUrl = registryUrl(this.registry, paths.signatures(id, version));
-    const fail = (reason: 'unsigned' | 'bad-signature' | 'untrusted-key', why: string): never => {
+    const fail = (reason: 'unsigned' | 'bad-signature' | 'untrusted-key' | 'revoked-key', why: string): never => {
       throw new ManifestError(`${url}: ${why}; this client trusts only ${this.trustKeys.join(', ')}`, { url, issues: [why], reason });
     };
     let doc: ManifestSignatures;
@@ -156,12 +156,33 @@ export class Loader {
       throw e;
     }
     if (doc.manifest !== actual) fail('bad-signature', `the signatures are for manifest ${doc.manifest}, not for these bytes (${actual})`);
-    const trusted = doc.signatures.filter((s) => this.trustKeys.includes(s.key));
-    if (trusted.length === 0) fail(doc.signatures.length === 0 ? 'unsigned' : 'untrusted-key', `the manifest is signed only by ${doc.signatures.map((s) => s.key).join(', ') || 'nobody'}`);
+    const pinned = doc.signatures.filter((s) => this.trustKeys.includes(s.key));
+    if (pinned.length === 0) fail(doc.signatures.length === 0 ? 'unsigned' : 'untrusted-key', `the manifest is signed only by ${doc.signatures.map((s) => s.key).join(', ') || 'nobody'}`);
+    // A key the registry lists as revoked signs nothing any more, old versions included: its private half may be
+    // in other hands. (Re-sign old versions with a live key: `webinfer-registry keys resign`.)
+    const revoked = await this.#revokedKeys(id, signal);
+    const trusted = pinned.filter((s) => !revoked.has(s.key));
+    if (trusted.length === 0) {
+      fail('revoked-key', `the manifest is signed only by ${pinned.map((s) => `${s.key} (revoked ${revoked.get(s.key)})`).join(', ')}, which the registry lists as revoked`);
+    }
     for (const s of trusted) {
       if (await verifyEd25519(s.key, s.sig, raw)) return;
     }
     fail('bad-signature', `the signature by ${trusted.map((s) => s.key).join(', ')} does not verify over the manifest's bytes`);
+  }
+
+  /** The signing keys the model's index lists as revoked, with when (none if the index has no key list or is missing). */
+  async #revokedKeys(id: string, signal: AbortSignal): Promise<Map<string, string>> {
+    let idx: ModelIndex | undefined;
+    try {
+      idx = (await this.#doc(paths.index(id), ModelIndex, signal, (e) => {
+        throw e;
+      })).value;
+    } catch (e) {
+      if (e instanceof NotFound) return new Map();
+      throw e;
+    }
+    return new Map((idx.keys ?? []).flatMap((k) => (k.revokedAt !== undefined ? [[k.key, k.revokedAt] as const] : [])));
   }
 
   /** Resolves a reference to its manifest (validated, consistent, trusted). */

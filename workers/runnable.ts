@@ -14,6 +14,8 @@ export interface Runnable {
   /** Runs the model on one input batch; the caller owns (and disposes) the result. */
   run(input: tf.Tensor): Promise<tf.Tensor>;
   dispose(): void;
+  /** The tfjs layers model behind it (`tfjs-layers` only), for a task that compiles it for the engine. */
+  readonly layers?: LayersModel;
 }
 
 /** The first output of a model; any others are disposed. */
@@ -38,6 +40,7 @@ export async function createRunnable(loaded: LoadedFiles): Promise<Runnable> {
           return firstOutput(model.predict(x), manifest.id);
         },
         dispose: () => model.dispose(),
+        layers: model,
       };
     }
     case 'tfjs-graph': {

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { check, Variant } from 'webinfer/protocol';
-import { repairRegistry, verifyRegistry } from './ops.js';
+import { repairRegistry, resignRegistry, verifyRegistry } from './ops.js';
 import { progressBar } from './progress.js';
 import { prepareVersion, quantizedDtypes, type PublishProgress } from './publish.js';
 import { openRegistry, type Registry } from './registry.js';
@@ -317,7 +317,16 @@ export function makeProgram(): Command {
     .requiredOption('--root <dir>', 'registry root directory')
     .action(async (name: string, o: { root: string }) => {
       const k = await new KeyStore(o.root).revoke(name);
-      print(`revoked signing key "${k.name}" (${k.key}); its private key is deleted, and clients should drop it from trust.keys`);
+      const r = await resignRegistry(new RegistryStore(o.root), new KeyStore(o.root));
+      print(`revoked signing key "${k.name}" (${k.key}); its private key is deleted. ${r.models} model indexes list the revocation (clients pinning it now refuse what only it signs); ${r.versions} versions re-signed by the live keys`);
+    });
+  keys
+    .command('resign')
+    .description('sign every published version by every live key and list the keys (with revocations) in every index')
+    .requiredOption('--root <dir>', 'registry root directory')
+    .action(async (o: { root: string }) => {
+      const r = await resignRegistry(new RegistryStore(o.root), new KeyStore(o.root));
+      print(`${r.versions} versions signed by the live keys; ${r.models} model indexes list the keys`);
     });
 
   const token = program.command('token').description('manage the bearer tokens of a registry service (stored hashed in {root}/.webinfer/tokens.json)');

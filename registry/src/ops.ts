@@ -16,7 +16,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ALIAS_RE, check, Manifest, ModelIndex, SHA256_RE, type VersionEntry } from 'webinfer/protocol';
 import { compareSemver, paths } from 'webinfer/protocol';
-import { highestLive, writeCatalogEntry } from './publish.js';
+import { cardProblems, highestLive, writeCatalogEntry } from './publish.js';
 import { assertId, assertVersion, etagOf, RegistryStore, RegistryStoreError, sha256Hex, type LockOptions } from './store.js';
 import { ownerState, tempOwner } from './owner.js';
 
@@ -312,6 +312,18 @@ export async function verifyRegistry(store: RegistryStore, opts: { hashBlobs?: b
           if (!seen.get(key)) problems.push(`${id}@${e.version}: blob ${f.sha256} (${f.path}) is missing or corrupt`);
         }
       }
+      // The card against the model, as publish checks it (versions published before that check, or written by hand).
+      if (m.format === 'tfjs-layers' || m.format === 'tfjs-graph') {
+        const entry = m.variants.float32.files.find((f) => f.path === m.variants.float32.entry);
+        if (entry && seen.get(`${entry.sha256}:${entry.size}`)) {
+          try {
+            const json = JSON.parse(await fs.readFile(store.abs(paths.blob(entry.sha256)), 'utf8')) as Record<string, unknown>;
+            for (const p of cardProblems(m, json)) problems.push(`${id}@${e.version}: the card contradicts the model: ${p}`);
+          } catch {
+            problems.push(`${id}@${e.version}: ${entry.path} is not JSON`);
+          }
+        }
+      }
     }
   }
   return problems;
@@ -444,4 +456,71 @@ export function manifestFor(id: string, version: string, doc: unknown): Record<s
     throw new RegistryStoreError(`manifest is for ${r.value.id}@${r.value.version}, the URL names ${id}@${version}`, 'INVALID');
   }
   return doc as Record<string, unknown>;
+}
+
+/** What {@link resignRegistry} changed. */
+export interface ResignResult {
+  /** Models whose index now lists the root's keys as they are (revocations included). */
+  models: number;
+  /** Versions whose signatures document was rewritten (signed by every live key). */
+  versions: number;
+}
+
+/**
+ * Brings every published version's signatures and every index's key list up to the root's keys, under the
+ * registry lock: each version manifest's exact bytes are signed by every live key (signatures by revoked keys
+ * stay listed, and clients no longer trust them), and each index lists the keys with their revocations — so a
+ * client that pins a new key keeps loading old versions, and one that pins a revoked key refuses them
+ * (`ManifestError`, reason `revoked-key`). `webinfer-registry keys revoke` runs it; `keys resign` runs it alone.
+ * Manifests and blobs are never touched.
+ *
+ * @example
+ * await new KeyStore('.registry').create('next');
+ * await new KeyStore('.registry').revoke('release');
+ * await resignRegistry(new RegistryStore('.registry'), new KeyStore('.registry')); // { models: 3, versions: 5 }
+ */
+export async function resignRegistry(
+  store: RegistryStore,
+  keys: { sign(data: Uint8Array): Promise<Array<{ key: string; sig: string }>>; indexEntries(): Promise<Array<{ key: string; revokedAt?: string }>> },
+  opts: { lock?: LockOptions } = {},
+): Promise<ResignResult> {
+  return store.withLock(async () => {
+    const entries = await keys.indexEntries();
+    const revoked = new Set(entries.filter((k) => k.revokedAt !== undefined).map((k) => k.key));
+    let models = 0;
+    let versions = 0;
+    for (const id of await listModelIds(store)) {
+      const index = await store.readIndex(id).catch(() => undefined);
+      if (index === undefined) continue;
+      for (const e of index.versions) {
+        let bytes: Buffer;
+        try {
+          bytes = await fs.readFile(store.abs(paths.manifest(id, e.version)));
+        } catch {
+          continue;
+        }
+        const sri = `sha256-${createHash('sha256').update(bytes).digest('base64')}`;
+        const fresh = await keys.sign(bytes);
+        let kept: Array<{ key: string; sig: string }> = [];
+        try {
+          const old = JSON.parse(await fs.readFile(store.abs(paths.signatures(id, e.version)), 'utf8')) as { manifest?: unknown; signatures?: Array<{ key: string; sig: string }> };
+          // Old signatures of these same bytes by keys that are now revoked stay listed (they are history, not trust).
+          if (old.manifest === sri && Array.isArray(old.signatures)) kept = old.signatures.filter((s) => revoked.has(s.key) && !fresh.some((f) => f.key === s.key));
+        } catch {
+          /* unsigned so far */
+        }
+        const signatures = [...kept, ...fresh];
+        if (signatures.length === 0) continue;
+        await store.writeJsonAtomic(paths.signatures(id, e.version), { schema: 'webinfer.signatures/v1', manifest: sri, signatures });
+        versions++;
+      }
+      const doc = { ...index, ...(entries.length > 0 ? { keys: entries } : {}) };
+      const checked = check(ModelIndex, doc);
+      if (!checked.ok) throw new RegistryStoreError(`index of ${id} would be invalid: ${checked.issues.join('; ')}`, 'INVALID');
+      await store.writeJsonAtomic(paths.index(id), doc);
+      await writeCatalogEntry(store, checked.value);
+      models++;
+    }
+    return { models, versions };
+  }, opts.lock);
 }

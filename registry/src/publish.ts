@@ -588,7 +588,7 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
 
   const checked = check(Manifest, doc);
   const issues = checked.ok ? manifestProblems(checked.value) : checked.issues;
-  if (checked.ok && model.format === 'tfjs-layers') {
+  if (checked.ok && (model.format === 'tfjs-layers' || model.format === 'tfjs-graph')) {
     issues.push(...cardProblems(checked.value, JSON.parse(await fs.readFile(model.files[0]!.abs, 'utf8')) as Record<string, unknown>));
   }
   if (!checked.ok || issues.length > 0) {
@@ -640,9 +640,35 @@ export function layersModelShape(modelJson: Record<string, unknown>): { input?: 
 }
 
 /**
- * Where a card contradicts its layers model (so the publish is refused, rather than the model failing in the
+ * What a tfjs graph model says about its one input and one output: the input shape of its only `Placeholder`
+ * (or of its signature's only input), the output size where its signature's only output has a known last
+ * dimension. Unknown (-1) sizes are left out.
+ */
+export function graphModelShape(modelJson: Record<string, unknown>): { input?: number[]; units?: number } {
+  type Dim = { size?: string | number };
+  type TensorInfo = { tensorShape?: { dim?: Dim[] } };
+  const dims = (d: Dim[] | undefined): number[] | undefined => {
+    if (!Array.isArray(d)) return undefined;
+    const n = d.map((x) => Number(x.size ?? -1));
+    return n.every((x) => Number.isInteger(x)) ? n : undefined;
+  };
+  const sig = (modelJson['signature'] ?? {}) as { inputs?: Record<string, TensorInfo>; outputs?: Record<string, TensorInfo> };
+  const nodes = ((modelJson['modelTopology'] as { node?: unknown } | undefined)?.node ?? []) as Array<{ op?: string; attr?: { shape?: { shape?: { dim?: Dim[] } } } }>;
+  const placeholders = Array.isArray(nodes) ? nodes.filter((n) => n.op === 'Placeholder') : [];
+  const sigInputs = Object.values(sig.inputs ?? {});
+  const inDims = sigInputs.length === 1 ? dims(sigInputs[0]!.tensorShape?.dim) : placeholders.length === 1 ? dims(placeholders[0]!.attr?.shape?.shape?.dim) : undefined;
+  const input = inDims && inDims.length >= 2 && inDims.slice(1).every((x) => x > 0) ? inDims.slice(1) : undefined;
+  const outs = Object.values(sig.outputs ?? {});
+  const outDims = outs.length === 1 ? dims(outs[0]!.tensorShape?.dim) : undefined;
+  const last = outDims?.[outDims.length - 1];
+  return { ...(input ? { input } : {}), ...(last !== undefined && last > 0 ? { units: last } : {}) };
+}
+
+/**
+ * Where a card contradicts its model (so the publish is refused, rather than the model failing in the
  * browser): labels against the output size, the pre-processing size against the input shape, `output: 'logits'`
- * on a single output (softmax over one score is 1 for every input).
+ * on a single output (softmax over one score is 1 for every input). Layers models by their topology, graph
+ * models by their input placeholder and signature. `verify` runs it on every published version too.
  *
  * @example
  * cardProblems(manifest, modelJson); // ['labels: 4 labels but the model has 3 outputs (Dense units)']
@@ -650,9 +676,9 @@ export function layersModelShape(modelJson: Record<string, unknown>): { input?: 
 export function cardProblems(manifest: Manifest, modelJson: Record<string, unknown>): string[] {
   if (manifest.task !== 'image-classification') return [];
   const problems: string[] = [];
-  const { input, units, activation } = layersModelShape(modelJson);
+  const { input, units, activation } = manifest.format === 'tfjs-graph' ? { ...graphModelShape(modelJson), activation: undefined } : layersModelShape(modelJson);
   const labels = manifest.labels?.length ?? 0;
-  if (units !== undefined && labels > 0 && labels !== units) problems.push(`labels: ${labels} labels but the model has ${units} outputs (its last Dense layer)`);
+  if (units !== undefined && labels > 0 && labels !== units) problems.push(`labels: ${labels} labels but the model has ${units} outputs (${manifest.format === 'tfjs-graph' ? 'its signature' : 'its last Dense layer'})`);
   if (units === 1 && manifest.output === 'logits') {
     problems.push(`output: 'logits' on a single output is softmax over one score, 1 for every input${activation === 'sigmoid' ? ' (the output is a sigmoid: use output \'probabilities\')' : ''}`);
   }

@@ -500,25 +500,29 @@ export class RegistryStore {
 }
 
 /**
- * Removes an abandoned lock whose content was `seen`, so that of two writers breaking it at once, only one
- * does, and neither removes the fresh lock the other took meanwhile: the lock is moved aside atomically and
- * put back if what was moved is not what was judged abandoned.
+ * Removes an abandoned lock whose content was `seen`. Breakers take turns through a second lock,
+ * `{lock}.break` (created with `wx`, held for a few file operations): under it the lock is read again and
+ * unlinked only if it still holds what was judged abandoned. So of several writers that found the same dead
+ * lock, one removes it and the others find the lock it then takes (alive: they wait). A guard left by a
+ * breaker that died within those few operations is removed once it is 5 s old. (Moving the lock aside and
+ * putting back what was not abandoned, as before, let a third writer take the lock in between: two holders.)
  */
 async function breakLock(lockPath: string, seen: string): Promise<void> {
-  const aside = `${lockPath}.broken-${OWNER}-${randomBytes(4).toString('hex')}`;
+  const guard = `${lockPath}.break`;
   try {
-    await fs.rename(lockPath, aside);
+    await (await fs.open(guard, 'wx', 0o644)).close();
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) return;
-    throw e;
+    if (!isErrno(e, 'EEXIST')) throw e;
+    const st = await fs.stat(guard).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > 5000) await fs.unlink(guard).catch(() => undefined);
+    return; // another writer is breaking it: look again
   }
-  const moved = await fs.readFile(aside, 'utf8').catch(() => undefined);
-  if (moved !== seen) {
-    // Someone's live lock: put it back unless a third writer holds the lock by now (then theirs stands and
-    // the moved one's owner finds its lock gone at release, which it tolerates).
-    await fs.link(aside, lockPath).catch(() => undefined);
+  try {
+    const now = await fs.readFile(lockPath, 'utf8').catch(() => undefined);
+    if (now === seen) await fs.unlink(lockPath).catch(() => undefined);
+  } finally {
+    await fs.unlink(guard).catch(() => undefined);
   }
-  await fs.unlink(aside).catch(() => undefined);
 }
 
 /** Races `p` against a stall timer; on timeout calls `onStall` and rejects with `TIMEOUT`. */

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paths } from 'webinfer/protocol';
 import { check, ManifestSignatures, ModelIndex } from 'webinfer/protocol';
 import { KeyStore, verifySignature } from '../src/keys.js';
-import { exportStatic } from '../src/ops.js';
+import { exportStatic, resignRegistry } from '../src/ops.js';
 import { publish } from '../src/publish.js';
 import { RegistryStore } from '../src/store.js';
 import { startService, tempDir, TINY, tinyCard } from './helpers/registry.js';
@@ -57,6 +57,28 @@ describe('signing keys', () => {
       [b.key, false],
     ]);
     expect((await keys.list()).map((k) => k.name)).toEqual(['release', 'next']);
+  });
+
+  it('resign: old versions are signed by the live keys, revoked signatures stay listed, every index lists the revocation', async () => {
+    const root = path.join(dir, 'resign');
+    const keys = new KeyStore(root);
+    const a = await keys.create('old');
+    await publish({ modelDir: TINY, root, id: 'tiny-cnn', version: '1.0.0', card: await tinyCard() });
+    const b = await keys.create('new');
+    await keys.revoke('old');
+    const r = await resignRegistry(new RegistryStore(root), keys);
+    expect(r).toEqual({ models: 1, versions: 1 });
+    const bytes = await readFile(path.join(root, paths.manifest('tiny-cnn', '1.0.0')));
+    const doc = JSON.parse(await readFile(path.join(root, paths.signatures('tiny-cnn', '1.0.0')), 'utf8')) as { signatures: Array<{ key: string; sig: string }> };
+    expect(doc.signatures.map((s) => s.key)).toEqual([a.key, b.key]);
+    expect(doc.signatures.every((s) => verifySignature(s.key, bytes, s.sig))).toBe(true);
+    const index = check(ModelIndex, JSON.parse(await readFile(path.join(root, paths.index('tiny-cnn')), 'utf8')));
+    expect(index.ok && index.value.keys?.map((k) => [k.key, k.revokedAt !== undefined])).toEqual([
+      [a.key, true],
+      [b.key, false],
+    ]);
+    // The manifest itself is untouched (its hash, which clients remember, does not change).
+    expect(await readFile(path.join(root, paths.manifest('tiny-cnn', '1.0.0')))).toEqual(bytes);
   });
 
   it('a root without keys publishes unsigned versions (no .sig.json)', async () => {

@@ -6,9 +6,12 @@
 import { cp, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cardProblems, layersModelShape, publish } from '../src/publish.js';
+import { verifyRegistry } from '../src/ops.js';
+import { cardProblems, graphModelShape, layersModelShape, publish } from '../src/publish.js';
+import { RegistryStore } from '../src/store.js';
 import { quantizeModel } from '../src/quantize.js';
 import { RegistryStoreError } from '../src/store.js';
+import { paths } from 'webinfer/protocol';
 import { repo, tempDir, TINY, tinyCard } from './helpers/registry.js';
 import type { Manifest } from 'webinfer/protocol';
 
@@ -87,6 +90,41 @@ describe('cards that contradict the model', () => {
     expect(e.code).toBe('INVALID');
     expect(e.message).toMatch(/4 labels but the model has 10 outputs/);
     await expect(readdir(root)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('cards of graph models, and of versions already published', () => {
+  const EMOTION = path.join(repo, 'models/emotion');
+  const emotionCard = async (): Promise<Record<string, unknown>> => JSON.parse(await readFile(path.join(EMOTION, 'card.json'), 'utf8')) as Record<string, unknown>;
+
+  it('a graph model\'s input comes from its placeholder, its output size from its signature', async () => {
+    const json = JSON.parse(await readFile(path.join(EMOTION, 'emotion.json'), 'utf8')) as Record<string, unknown>;
+    expect(graphModelShape(json)).toEqual({ input: [64, 64, 1] });
+    const signed = { ...json, signature: { inputs: { x: { tensorShape: { dim: [{ size: '-1' }, { size: '64' }, { size: '64' }, { size: '1' }] } } }, outputs: { y: { tensorShape: { dim: [{ size: '-1' }, { size: '7' }] } } } } };
+    expect(graphModelShape(signed)).toEqual({ input: [64, 64, 1], units: 7 });
+    const m = { task: 'image-classification', format: 'tfjs-graph', labels: ['a', 'b', 'c'], preprocess: { width: 48, height: 48, channels: 1, layout: 'nhwc' } } as unknown as Manifest;
+    expect(cardProblems(m, signed)).toEqual([
+      'labels: 3 labels but the model has 7 outputs (its signature)',
+      "preprocess: 48×48×1 (nhwc) but the model's input is [64,64,1] (height, width, channels)",
+    ]);
+  });
+
+  it('publish refuses a graph model whose card has the wrong input size (was: a plain tfjs Error in the browser)', async () => {
+    const card = await emotionCard();
+    const e = await rejection(publish({ modelDir: EMOTION, root: fresh(), id: 'emotion', version: '1.0.0', card: { ...card, preprocess: { ...(card['preprocess'] as object), width: 48, height: 48 } } }));
+    expect(e.code).toBe('INVALID');
+    expect(e.message).toMatch(/preprocess: 48×48×1 .* input is \[64,64,1\]/);
+  });
+
+  it('verify reports a published version whose card contradicts its model', async () => {
+    const root = fresh();
+    await publish({ modelDir: TINY, root, id: 'tiny-cnn', version: '1.0.0', card: await tinyCard() });
+    expect(await verifyRegistry(new RegistryStore(root))).toEqual([]);
+    // A version written before the publish-time check (or by hand): 4 labels for 10 outputs.
+    const file = path.join(root, paths.manifest('tiny-cnn', '1.0.0'));
+    const m = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...m, labels: ['a', 'b', 'c', 'd'] }));
+    expect(await verifyRegistry(new RegistryStore(root))).toEqual(['tiny-cnn@1.0.0: the card contradicts the model: labels: 4 labels but the model has 10 outputs (its last Dense layer)']);
   });
 });
 

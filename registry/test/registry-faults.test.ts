@@ -4,7 +4,7 @@
  * uploading the right bytes again.
  */
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gc, repairRegistry, verifyRegistry } from '../src/ops.js';
@@ -77,6 +77,31 @@ describe('the lock', () => {
     await writeFile(path.join(root, '.lock'), 'someone on another machine\n');
     await expect(store.withLock(async () => 1, { timeoutMs: 100, staleMs: 60_000 })).rejects.toMatchObject({ code: 'LOCKED' });
     await expect(store.withLock(async () => 1, { timeoutMs: 1000, staleMs: 200 })).resolves.toBe(1);
+  });
+
+  it('many writers racing to take over a dead writer\'s lock: one at a time, every time', async () => {
+    const root = freshRoot();
+    const store = new RegistryStore(root);
+    const dead = await deadPid();
+    await mkdir(root, { recursive: true });
+    let inside = 0;
+    let most = 0;
+    let done = 0;
+    for (let round = 0; round < 15; round++) {
+      await writeFile(path.join(root, '.lock'), `${dead}.${MACHINE} 0000 2025-01-01T00:00:00.000Z\n`);
+      await Promise.all(
+        Array.from({ length: 6 }, () =>
+          store.withLock(async () => {
+            most = Math.max(most, ++inside);
+            await new Promise((r) => setTimeout(r, 2));
+            inside--;
+            done++;
+          }, { timeoutMs: 5000 }),
+        ),
+      );
+    }
+    expect(done).toBe(90);
+    expect(most).toBe(1);
   });
 
   it('the holder renews its lease, so a long write is not taken for an abandoned lock', async () => {

@@ -9,22 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { layersModelHandler } from './helpers/layers-model.js';
 
 const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models/fashion-mnist-cnn');
 const read = (f: string): Buffer => readFileSync(path.join(dir, f));
 
-function handler(): tf.io.IOHandler {
-  const json = JSON.parse(read('model.json').toString('utf8'));
-  const bin = read(json.weightsManifest[0].paths[0]);
-  return {
-    load: async () => ({
-      modelTopology: json.modelTopology,
-      format: json.format,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
-    }),
-  };
-}
+const handler = (): tf.io.IOHandler => layersModelHandler(dir);
 
 const expected = JSON.parse(read('parity/expected.json').toString('utf8')) as { count: number; labels: number[]; predictions: number[]; probabilities: number[][]; accuracy: number };
 const images = gunzipSync(read('parity/images.u8.gz'));

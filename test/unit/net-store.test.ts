@@ -379,6 +379,26 @@ describe('Loader', () => {
       await expect(loader().resolve('m@1.0.0', never)).rejects.toMatchObject({ fields: { reason: 'bad-signature' } });
     });
 
+    it('a trusted key the model index lists as revoked no longer counts (revoked-key); another trusted live signature does', async () => {
+      const revokedIndex = { ...index, keys: [{ key: trusted.key, revokedAt: '2025-06-01T00:00:00.000Z' }, { key: other.key }] };
+      const serve = (sigs: unknown) => {
+        vi.stubGlobal('caches', undefined);
+        vi.stubGlobal('fetch', async (url: string) => {
+          if (url === 'http://r/v1/models/m/versions/1.0.0.json') return new Response(text);
+          if (url === 'http://r/v1/models/m/versions/1.0.0.sig.json') return new Response(JSON.stringify(sigs));
+          if (url === 'http://r/v1/models/m/index.json') return new Response(JSON.stringify(revokedIndex));
+          return new Response('', { status: 404 });
+        });
+      };
+      serve(sigDoc([{ key: trusted.key, sig: trusted.sign(bytes) }]));
+      const err = await new Loader('http://r', opts, new ModelStore('t'), [trusted.key]).resolve('m@1.0.0', never).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'ManifestError', fields: { reason: 'revoked-key' } });
+      expect((err as Error).message).toContain('revoked 2025-06-01');
+      // Re-signed by a live key the client also trusts: loads.
+      serve(sigDoc([{ key: trusted.key, sig: trusted.sign(bytes) }, { key: other.key, sig: other.sign(bytes) }]));
+      expect((await new Loader('http://r', opts, new ModelStore('t'), [trusted.key, other.key]).resolve('m@1.0.0', never)).manifest.id).toBe('m');
+    });
+
     it('without trusted keys nothing is fetched or checked', async () => {
       serveSigned(text, undefined);
       expect((await new Loader('http://r', opts, new ModelStore('t')).resolve('m@1.0.0', never)).manifest.id).toBe('m');

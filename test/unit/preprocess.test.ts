@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { check, ImagePreprocess } from '../../src/shared/registry/schema.js';
-import { preprocess, preprocessStack, softmax, topPredictions } from '../../workers/tasks/image-classification.js';
+import { preprocess, preprocessStack, preprocessStackJs, preprocessStackOps, softmax, topPredictions } from '../../workers/tasks/image-classification.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -128,5 +128,40 @@ describe('preprocessStack (micro-batching)', () => {
     const a = { data: new Uint8Array(4), width: 2, height: 2, channels: 1 as const };
     const b = { data: new Uint8Array(6), width: 3, height: 2, channels: 1 as const };
     expect(() => preprocessStack([a, b], pp({}))).toThrowError(expect.objectContaining({ name: 'ManifestError' }));
+  });
+});
+
+describe('pre-processing in plain JavaScript (no resize, channels-last)', () => {
+  const seeded = (n: number, seed: number, max: number): number[] => {
+    let s = seed >>> 0;
+    return Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * max);
+  };
+  it('gives the tfjs ops\' values (CPU backend) bit for bit, for every channel combination, scale, mean and std', () => {
+    const cases: Array<{ inC: 1 | 3 | 4; over: Record<string, unknown>; float?: boolean }> = [
+      { inC: 1, over: {} },
+      { inC: 4, over: { grayWeights: [0.299, 0.587, 0.114] } },
+      { inC: 3, over: { scale: 1, mean: [0.5], std: [0.25] } },
+      { inC: 4, over: { channels: 3, scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] } },
+      { inC: 1, over: { channels: 3, scale: 2 / 255, mean: [1], std: [1] } },
+      { inC: 3, over: { channels: 3 }, float: true },
+    ];
+    cases.forEach(({ inC, over, float }, k) => {
+      const p = pp({ width: 5, height: 3, ...over });
+      const stack = [0, 1, 2].map((i) => {
+        const vals = seeded(5 * 3 * inC, 7 * k + i, float ? 1 : 256);
+        return { data: float ? Float32Array.from(vals) : Uint8Array.from(vals, Math.floor), width: 5, height: 3, channels: inC };
+      });
+      const js = preprocessStackJs(stack, p);
+      const ops = preprocessStackOps(stack, p);
+      expect(js).toBeDefined();
+      expect(Array.from(js!)).toEqual(Array.from(ops.dataSync()));
+      ops.dispose();
+    });
+  });
+
+  it('does not apply where a resize or channels-first layout is needed (the tfjs ops do it)', () => {
+    const img = { data: new Uint8Array(16), width: 4, height: 4, channels: 1 as const };
+    expect(preprocessStackJs([img], pp({}))).toBeUndefined();
+    expect(preprocessStackJs([{ ...img, width: 2, height: 2, data: new Uint8Array(4) }], pp({ layout: 'nchw' }))).toBeUndefined();
   });
 });

@@ -34,7 +34,7 @@ interface Exports {
 }
 
 /** Jobs of `wi_run` (see `native/engine.c`). */
-export const JOB = { exit: 1, gpt2: 2, linear: 3, bandwidth: 4, llama: 5 } as const;
+export const JOB = { exit: 1, gpt2: 2, linear: 3, bandwidth: 4, llama: 5, cnn: 6 } as const;
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -270,13 +270,23 @@ export class Engine {
     return new Uint8Array(this.memory.buffer, r.ptr, length);
   }
 
-  /** Runs a job on every thread with `args` (u32 words), and returns when all are done. */
-  run(job: number, args: readonly number[]): void {
+  /**
+   * Runs a job with `args` (u32 words) on `threads` threads (default: all; 1 = this thread alone, the helpers
+   * stay asleep), and returns when all are done.
+   */
+  run(job: number, args: readonly number[], threads = this.threads): void {
     this.#assertLive();
     if (args.length > CTL_ARGS) throw new RangeError(`a job takes at most ${CTL_ARGS} arguments`);
     const words = new Uint32Array(this.memory.buffer, this.#ctl.ptr + CTL.args * 4, CTL_ARGS);
     args.forEach((a, i) => (words[i] = a >>> 0));
-    this.#exports.wi_run(this.#ctl.ptr, job);
+    const n = Math.max(1, Math.min(this.threads, Math.floor(threads)));
+    const ctl = new Int32Array(this.memory.buffer, this.#ctl.ptr, 4);
+    ctl[CTL.nthreads] = n;
+    try {
+      this.#exports.wi_run(this.#ctl.ptr, job);
+    } finally {
+      ctl[CTL.nthreads] = this.threads;
+    }
   }
 
   /** The argument words after a job (results some jobs leave there). */

@@ -17,8 +17,10 @@ import type { Prediction } from '../../src/shared/types.js';
 import type { ClassifyInput } from '../../src/shared/wire.js';
 import { decodeImage } from '../decode.js';
 import { BatchQueue } from '../queues/batch-queue.js';
+import { compileCnn, EngineCnn } from '../engine/cnn.js';
+import type { LoadedFiles } from '../loader.js';
 import { createRunnable, type Runnable } from '../runnable.js';
-import { defineTask, type OpCall, type TaskEnv } from './task.js';
+import { defineTask, type ModelFacts, type OpCall, type TaskEnv } from './task.js';
 
 /** Builds the model's input tensor (shape [1, H, W, C] or [1, C, H, W]). The caller disposes it. */
 export function preprocess(pixels: RawPixels, p: ImagePreprocess): tf.Tensor4D {
@@ -32,6 +34,55 @@ export function preprocess(pixels: RawPixels, p: ImagePreprocess): tf.Tensor4D {
  * `preprocess` gives for that image alone. The caller disposes it.
  */
 export function preprocessStack(stack: readonly RawPixels[], p: ImagePreprocess): tf.Tensor4D {
+  const js = preprocessStackJs(stack, p);
+  return js ? tf.tensor4d(js, [stack.length, p.height, p.width, p.channels], 'float32') : preprocessStackOps(stack, p);
+}
+
+/**
+ * The same pre-processing in plain JavaScript, for the common case that needs no resize (the image has the
+ * model's size) and a channels-last model: one pass over the pixels, no tfjs kernel. Every step is a float32
+ * operation as the tfjs ops do it (`Math.fround` after each), so the values are the same bits as tfjs's CPU
+ * backend gives (a gray conversion on another backend may differ in the last bit of its sum). Undefined where
+ * it does not apply (a resize, channels-first, images of different sizes).
+ */
+export function preprocessStackJs(stack: readonly RawPixels[], p: ImagePreprocess): Float32Array | undefined {
+  const first = stack[0];
+  if (!first || p.layout === 'nchw' || first.width !== p.width || first.height !== p.height) return undefined;
+  const { width, height, channels } = first;
+  if (stack.some((img) => img.width !== width || img.height !== height || img.channels !== channels)) return undefined;
+  const f = Math.fround;
+  const pixels = width * height;
+  const C = p.channels;
+  const out = new Float32Array(stack.length * pixels * C);
+  const [wr, wg, wb] = p.grayWeights.map(f) as [number, number, number];
+  const scale = f(p.scale);
+  const mean = Array.from({ length: C }, (_, c) => f((p.mean.length === 1 ? p.mean[0] : p.mean[c]) as number));
+  const std = Array.from({ length: C }, (_, c) => f((p.std.length === 1 ? p.std[0] : p.std[c]) as number));
+  const subMean = !(p.mean.length === 1 && p.mean[0] === 0);
+  const divStd = !(p.std.length === 1 && p.std[0] === 1);
+  let o = 0;
+  for (const img of stack) {
+    const d = img.data;
+    for (let i = 0; i < pixels; i++) {
+      const at = i * channels;
+      for (let c = 0; c < C; c++) {
+        let v: number;
+        // Gray: three float32 products summed and rounded once (as tfjs's CPU backend sums; its WASM one may differ by an ulp).
+        if (C === 1 && channels >= 3) v = f(f(f(d[at] as number) * wr) + f(f(d[at + 1] as number) * wg) + f(f(d[at + 2] as number) * wb));
+        else if (channels === 1) v = f(d[at] as number);
+        else v = f(d[at + c] as number);
+        let y = f(v * scale);
+        if (subMean) y = f(y - (mean[c] as number));
+        if (divStd) y = f(y / (std[c] as number));
+        out[o++] = y;
+      }
+    }
+  }
+  return out;
+}
+
+/** The pre-processing as tfjs ops (any size: resize included). */
+export function preprocessStackOps(stack: readonly RawPixels[], p: ImagePreprocess): tf.Tensor4D {
   const first = stack[0];
   if (!first) throw new ManifestError('preprocessStack() needs at least one image', { url: 'preprocess', issues: ['empty stack'] });
   const { width, height, channels } = first;
@@ -303,6 +354,59 @@ function classifierOps(current: () => Runnable, manifest: Manifest, env: TaskEnv
   };
 }
 
+/** A loaded classifier: on tfjs, or compiled for webinfer's engine (small CNNs on WASM). */
+interface Classifier extends Runnable {
+  readonly facts: ModelFacts;
+  /** On the engine: not tied to tfjs's backend (a backend switch neither frees nor rebuilds it). */
+  readonly portable: boolean;
+  /** Chooses the engine's thread count per batch size by measurement (engine only). */
+  tune?(maxBatch: number): void;
+}
+
+/**
+ * Loads a classifier. A `tfjs-layers` model of the layers the engine runs (Conv2D, MaxPooling2D, Dense, …:
+ * see `workers/engine/cnn.ts`), on WASM, channels-last, is compiled for the engine and its tfjs copy freed;
+ * anything else runs on tfjs, and `model.info.runtime` says why.
+ */
+async function loadClassifier(files: LoadedFiles, env: TaskEnv): Promise<Classifier> {
+  const base = await createRunnable(files);
+  const tfjs = (why: string): Classifier => ({ run: (x) => base.run(x), dispose: () => base.dispose(), facts: { runtime: `tfjs (${tf.getBackend()})${why ? `: ${why}` : ''}` }, portable: false });
+  const layers = base.layers;
+  if (!layers) return tfjs('');
+  if (env.backend() !== 'wasm' || !env.engine) return tfjs('');
+  if (files.manifest.preprocess?.layout === 'nchw') return tfjs('channels-first input');
+  const compiled = compileCnn(layers);
+  if (!compiled.ok) return tfjs(`not for the engine (${compiled.reason})`);
+  let cnn: EngineCnn;
+  try {
+    cnn = EngineCnn.create(await env.engine(), compiled.plan, layers);
+  } catch (e) {
+    return tfjs(`the engine failed to start (${e instanceof Error ? e.message : String(e)})`);
+  }
+  base.dispose();
+  const { input, outputs } = compiled.plan;
+  let facts: ModelFacts = { runtime: 'engine (cnn, float32)', weightBytes: cnn.weightBytes };
+  return {
+    run: async (x) => {
+      const [b, h, w, c] = x.shape as number[];
+      if (x.rank !== 4 || h !== input[0] || w !== input[1] || c !== input[2]) {
+        throw new ManifestError(`the model takes [batch, ${input.join(', ')}] inputs, not ${JSON.stringify(x.shape)}`, { url: files.manifest.id, issues: ['input shape'] });
+      }
+      const out = cnn.forward(x.dataSync() as Float32Array, b as number);
+      return tf.tensor2d(out, [b as number, outputs]);
+    },
+    dispose: () => cnn.dispose(),
+    get facts() {
+      return facts;
+    },
+    portable: true,
+    tune: (maxBatch) => {
+      const why = cnn.tuneThreads(maxBatch, 3);
+      facts = { ...facts, runtime: `engine (cnn, float32, ${why})` };
+    },
+  };
+}
+
 /**
  * The worker's row for `image-classification`.
  *
@@ -311,12 +415,16 @@ function classifierOps(current: () => Runnable, manifest: Manifest, env: TaskEnv
  * await mounted.ops['image-classification.classify']?.([{ callId: 1, input: { image, topK: 3 }, signal }], { more: false, sink: undefined });
  * // [{ ok: true, value: [{ label: 'Sneaker', index: 7, score: 0.93 }, …] }]
  */
-export const imageClassification = defineTask<'image-classification', Runnable>({
+export const imageClassification = defineTask<'image-classification', Classifier>({
   task: 'image-classification',
   formats: ['tfjs-layers', 'tfjs-graph'],
-  load: (files) => createRunnable(files),
-  warmUp: (model, files) => warmUpClassifier(model, files.manifest),
+  load: (files, env) => loadClassifier(files, env),
+  warmUp: async (model, files, env) => {
+    await warmUpClassifier(model, files.manifest);
+    model.tune?.(env.maxBatch);
+  },
   dispose: (model) => model.dispose(),
-  describe: () => ({ runtime: `tfjs (${tf.getBackend()})` }),
+  portable: (model) => model.portable,
+  describe: (model) => model.facts,
   ops: (current, files, env) => classifierOps(current, files.manifest, env),
 });

@@ -40,7 +40,7 @@ export async function webinferRunner(p: BenchParams, m: BenchImageModel, extra: 
       return out;
     },
     dispose: () => client.dispose(),
-    facts: { backend: backend.name, threadCount: backend.threadCount },
+    facts: { backend: backend.name, threadCount: backend.threadCount, runtime: model.info.runtime ?? '' },
   };
 }
 

@@ -6,10 +6,11 @@ import { WebInferError } from './base.js';
  *   (versions are immutable: a changed one is refused, never used silently);
  * - `integrity-mismatch`: the manifest does not match the `integrity` the load was pinned to;
  * - `unsigned` / `bad-signature` / `untrusted-key`: the client pins trusted keys (`trust.keys`) and the
- *   manifest has no signature, a wrong one, or one by a key it does not trust.
+ *   manifest has no signature, a wrong one, or one by a key it does not trust;
+ * - `revoked-key`: the only trusted signatures are by keys the model's index lists as revoked.
  * Other manifest problems (schema, consistency) have no reason (`undefined`).
  */
-export type ManifestErrorReason = 'immutable-violated' | 'integrity-mismatch' | 'unsigned' | 'bad-signature' | 'untrusted-key';
+export type ManifestErrorReason = 'immutable-violated' | 'integrity-mismatch' | 'unsigned' | 'bad-signature' | 'untrusted-key' | 'revoked-key';
 
 /**
  * A registry document or model file failed schema validation or is internally inconsistent,

@@ -1,5 +1,6 @@
 /*
- * webinfer's WebAssembly SIMD engine for decoder-only language models.
+ * webinfer's WebAssembly SIMD engine for decoder-only language models and small convolutional
+ * networks (JOB_CNN: a program of conv, pooling, dense and softmax layers, one call per batch).
  *
  * Built with Debian's clang-19 for wasm32 (scripts/build-engine.sh), in four variants:
  *   engine-st.wasm       one thread, SIMD128
@@ -59,7 +60,7 @@ typedef struct {
   volatile u32 args[24];      /* the job's arguments (addresses and sizes) */
 } ctl_t;
 
-enum { JOB_NONE = 0, JOB_EXIT = 1, JOB_GPT2 = 2, JOB_LINEAR = 3, JOB_BANDWIDTH = 4, JOB_LLAMA = 5 };
+enum { JOB_NONE = 0, JOB_EXIT = 1, JOB_GPT2 = 2, JOB_LINEAR = 3, JOB_BANDWIDTH = 4, JOB_LLAMA = 5, JOB_CNN = 6 };
 
 #ifdef WI_THREADS
 #define SPIN_LIMIT 20000
@@ -125,7 +126,7 @@ static inline float hsum(v128_t v) {
 /* ---- linear layers ------------------------------------------------------------------------ */
 
 enum { W_F32 = 0, W_Q8 = 1, W_Q4 = 2 };
-enum { EPI_STORE = 0, EPI_GELU = 1, EPI_ADD = 2, EPI_SILU_MUL = 3 };
+enum { EPI_STORE = 0, EPI_GELU = 1, EPI_ADD = 2, EPI_SILU_MUL = 3, EPI_RELU = 4, EPI_RELU6 = 5 };
 
 typedef struct {
   const float *x; /* [T][K] */
@@ -151,6 +152,8 @@ static inline void epilogue(const lin_t *L, int t, int p, v128_t a0, v128_t a1) 
   for (int c = 0; c < cols; c++) {
     float r = v[c] + (L->b ? L->b[n0 + c] : 0.0f);
     if (L->epi == EPI_GELU) r = gelu_(r);
+    else if (L->epi == EPI_RELU) r = r > 0.0f ? r : 0.0f;
+    else if (L->epi == EPI_RELU6) r = r > 0.0f ? (r < 6.0f ? r : 6.0f) : 0.0f;
     if (L->epi == EPI_ADD) y[c] += r;
     else if (L->epi == EPI_SILU_MUL) y[c] *= r / (1.0f + expf_(-r));
     else y[c] = r;
@@ -703,6 +706,125 @@ static void llama_forward(ctl_t *c, int tid) {
   }
 }
 
+/* ---- small convolutional networks ------------------------------------------------------------ */
+
+/*
+ * JOB_CNN runs a program: args[0] = address of `n` ops (args[1]) of CNN_OP_WORDS u32 words each, run in order
+ * with a barrier between them. Tensors are float32 NHWC ([B][H][W][C]); a Flatten is a no-op (tfjs flattens
+ * NHWC in that order). A convolution is an im2col into a scratch matrix [B·OH·OW][kh·kw·C] (k ordered
+ * ky, kx, c — tfjs's kernel [kh][kw][C][N] read row by row) and one panel product with bias and activation
+ * in its epilogue; a 1×1 convolution of stride 1 without padding reads its input directly. Products run on
+ * a row count rounded up to 4, so every row takes the 4-row micro-kernel: a row's result is then the same
+ * bits whatever the batch (a batched call equals a lone one); the caller's buffers hold 4 spare rows.
+ *   CONV:    1, in, out, B, H, W, C, OH, OW, N, kh, kw, sh, sw, padTop, padLeft, panels, bias, epi, col
+ *   MAXPOOL: 2, in, out, B, H, W, C, OH, OW, ph, pw, sh, sw, padTop, padLeft   (out-of-bounds taps ignored)
+ *   DENSE:   3, in, out, B, K, N, panels, bias, epi
+ *   SOFTMAX: 4, x (in place), B, N
+ */
+enum { CNN_CONV = 1, CNN_MAXPOOL = 2, CNN_DENSE = 3, CNN_SOFTMAX = 4 };
+#define CNN_OP_WORDS 24
+
+static void im2col(const float *x, float *col, int T, int H, int W, int C, int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int r0, int r1) {
+  const int K = kh * kw * C;
+  for (int r = r0; r < r1; r++) {
+    float *dst = col + (long)r * K;
+    if (r >= T) { /* a spare row of the rounded-up product */
+      for (int k = 0; k < K; k++) dst[k] = 0.0f;
+      continue;
+    }
+    int b = r / (OH * OW), rem = r % (OH * OW), oy = rem / OW, ox = rem % OW;
+    for (int ky = 0; ky < kh; ky++) {
+      int iy = oy * sh + ky - pt;
+      for (int kx = 0; kx < kw; kx++) {
+        int ix = ox * sw + kx - pl;
+        float *d = dst + (ky * kw + kx) * C;
+        if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+          for (int c = 0; c < C; c++) d[c] = 0.0f;
+        } else {
+          const float *src = x + (((long)b * H + iy) * W + ix) * C;
+          for (int c = 0; c < C; c++) d[c] = src[c];
+        }
+      }
+    }
+  }
+}
+
+static void maxpool_rows(const u32 *o, int r0, int r1) {
+  const float *x = PTR(const float *, o[1]);
+  float *y = PTR(float *, o[2]);
+  int H = (int)o[4], W = (int)o[5], C = (int)o[6], OH = (int)o[7], OW = (int)o[8];
+  int ph = (int)o[9], pw = (int)o[10], sh = (int)o[11], sw = (int)o[12], pt = (int)o[13], pl = (int)o[14];
+  for (int r = r0; r < r1; r++) { /* r = b·OH + oy */
+    int b = r / OH, oy = r % OH;
+    for (int ox = 0; ox < OW; ox++) {
+      float *d = y + (((long)b * OH + oy) * OW + ox) * C;
+      for (int c = 0; c < C; c++) d[c] = -3.402823466e38f;
+      for (int ky = 0; ky < ph; ky++) {
+        int iy = oy * sh + ky - pt;
+        if (iy < 0 || iy >= H) continue;
+        for (int kx = 0; kx < pw; kx++) {
+          int ix = ox * sw + kx - pl;
+          if (ix < 0 || ix >= W) continue;
+          const float *src = x + (((long)b * H + iy) * W + ix) * C;
+          int c = 0;
+          for (; c + 4 <= C; c += 4) wasm_v128_store(d + c, wasm_f32x4_pmax(wasm_v128_load(d + c), wasm_v128_load(src + c)));
+          for (; c < C; c++) d[c] = src[c] > d[c] ? src[c] : d[c];
+        }
+      }
+    }
+  }
+}
+
+static void cnn_forward(ctl_t *c, int tid) {
+  const u32 *prog = PTR(const u32 *, c->args[0]);
+  int n = (int)c->args[1], nt = c->nthreads, lo, hi;
+  for (int i = 0; i < n; i++) {
+    const u32 *o = prog + (long)i * CNN_OP_WORDS;
+    switch (o[0]) {
+      case CNN_CONV: {
+        int B = (int)o[3], H = (int)o[4], W = (int)o[5], C = (int)o[6], OH = (int)o[7], OW = (int)o[8], N = (int)o[9];
+        int kh = (int)o[10], kw = (int)o[11], sh = (int)o[12], sw = (int)o[13], pt = (int)o[14], pl = (int)o[15];
+        int T = B * OH * OW, T4 = (T + 3) & ~3, K = kh * kw * C;
+        const float *x = PTR(const float *, o[1]);
+        if (!(kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0)) {
+          float *col = PTR(float *, o[19]);
+          share(T4, tid, nt, &lo, &hi);
+          im2col(x, col, T, H, W, C, OH, OW, kh, kw, sh, sw, pt, pl, lo, hi);
+          barrier(c);
+          x = col;
+        }
+        lin_t L = { x, T4, K, N, PTR(const void *, o[16]), 0, 0, W_F32, PTR(const float *, o[17]), PTR(float *, o[2]), N, (int)o[18] };
+        linear(c, &L, tid, 0);
+        break;
+      }
+      case CNN_MAXPOOL:
+        share((int)o[3] * (int)o[7], tid, nt, &lo, &hi);
+        maxpool_rows(o, lo, hi);
+        barrier(c);
+        break;
+      case CNN_DENSE: {
+        lin_t L = { PTR(const float *, o[1]), ((int)o[3] + 3) & ~3, (int)o[4], (int)o[5], PTR(const void *, o[6]), 0, 0, W_F32, PTR(const float *, o[7]), PTR(float *, o[2]), (int)o[5], (int)o[8] };
+        linear(c, &L, tid, 0);
+        break;
+      }
+      case CNN_SOFTMAX: {
+        int B = (int)o[2], N = (int)o[3];
+        share(B, tid, nt, &lo, &hi);
+        for (int b = lo; b < hi; b++) {
+          float *x = PTR(float *, o[1]) + (long)b * N, m = x[0], sum = 0.0f;
+          for (int j = 1; j < N; j++) m = x[j] > m ? x[j] : m;
+          for (int j = 0; j < N; j++) sum += (x[j] = expf_(x[j] - m));
+          for (int j = 0; j < N; j++) x[j] /= sum;
+        }
+        barrier(c);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
 /* ---- jobs --------------------------------------------------------------------------------- */
 
 static float bandwidth_part(const float *p, int n) {
@@ -723,6 +845,9 @@ static void run_job(ctl_t *c, int tid) {
       break;
     case JOB_LLAMA:
       llama_forward(c, tid);
+      break;
+    case JOB_CNN:
+      cnn_forward(c, tid);
       break;
     case JOB_LINEAR: {
       /* args 12, 13: per-thread scratch for quantized rows (int16 [T][K] and float [T][K/G] each, thread after thread). */
