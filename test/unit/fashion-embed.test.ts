@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { layersModelHandler } from './helpers/layers-model.js';
 import { l2Normalize } from '../../workers/tasks/feature-extraction.js';
 
 const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../models');
@@ -15,18 +16,6 @@ const read = (d: string, f: string): Buffer => readFileSync(path.join(models, d,
 const parity = JSON.parse(read('fashion-embed', 'parity.json').toString('utf8')) as { count: number; embeddings: number[][] };
 const images = gunzipSync(read('fashion-mnist-cnn', 'parity/images.u8.gz'));
 
-function handler(d: string): tf.io.IOHandler {
-  const json = JSON.parse(read(d, 'model.json').toString('utf8'));
-  const bin = read(d, json.weightsManifest[0].paths[0]);
-  return {
-    load: async () => ({
-      modelTopology: json.modelTopology,
-      format: json.format,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
-    }),
-  };
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -34,7 +23,7 @@ beforeAll(async () => {
 
 describe('models/fashion-embed', () => {
   it('is the classifier up to dense_1: same layers but the last, the same weight bytes', async () => {
-    const model = await tf.loadLayersModel(handler('fashion-embed'));
+    const model = await tf.loadLayersModel(layersModelHandler(path.join(models, 'fashion-embed')));
     expect(model.layers.map((l) => l.name)).toEqual(['conv2d_1', 'max_pooling2d_1', 'conv2d_2', 'max_pooling2d_2', 'conv2d_3', 'flatten_1', 'dense_1']);
     expect(model.outputs[0]!.shape).toEqual([null, 64]);
     model.dispose();
@@ -45,7 +34,7 @@ describe('models/fashion-embed', () => {
   });
 
   it('tfjs reproduces PyTorch penultimate activations on 100 fixture images within 1e-4', async () => {
-    const model = await tf.loadLayersModel(handler('fashion-embed'));
+    const model = await tf.loadLayersModel(layersModelHandler(path.join(models, 'fashion-embed')));
     const x = tf.tidy(() => tf.tensor4d(new Uint8Array(images.subarray(0, parity.count * 784)), [parity.count, 28, 28, 1], 'int32').toFloat().div(255));
     const y = model.predict(x) as tf.Tensor2D;
     const rows = (await y.array()) as number[][];

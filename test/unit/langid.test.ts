@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import * as v from 'valibot';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { layersModelHandler } from './helpers/layers-model.js';
 import { InvalidInputError } from '../../src/shared/errors/invalid-input.js';
 import { TextPreprocess } from '../../src/shared/registry/schema.js';
 import { checkText, encodeText, MAX_TEXT_CHARS, normalizeText, vocabularyOf } from '../../src/shared/text.js';
@@ -19,18 +20,6 @@ const card = JSON.parse(read('card.json').toString('utf8')) as { labels: string[
 const parity = JSON.parse(read('parity.json').toString('utf8')) as { labels: string[]; texts: string[]; ids: number[][]; probabilities: number[][] };
 const spec = v.parse(TextPreprocess, card.text);
 
-function handler(): tf.io.IOHandler {
-  const json = JSON.parse(read('model.json').toString('utf8'));
-  const bin = read(json.weightsManifest[0].paths[0]);
-  return {
-    load: async () => ({
-      modelTopology: json.modelTopology,
-      format: json.format,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer,
-    }),
-  };
-}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -68,7 +57,7 @@ describe('text pre-processing (src/shared/text.ts)', () => {
 
 describe('models/langid-lstm', () => {
   it('is Embedding → LSTM → Dense(softmax) over the card labels, under 2 MB', async () => {
-    const model = await tf.loadLayersModel(handler());
+    const model = await tf.loadLayersModel(layersModelHandler(dir));
     expect(model.layers.map((l) => l.getClassName())).toEqual(['Embedding', 'LSTM', 'Dense']);
     expect(model.outputs[0]!.shape).toEqual([null, card.labels.length]);
     expect(model.inputs[0]!.shape).toEqual([null, spec.maxLength]);
@@ -79,7 +68,7 @@ describe('models/langid-lstm', () => {
   });
 
   it('tfjs reproduces PyTorch on the parity texts: probabilities within 1e-4, same top-1', async () => {
-    const model = await tf.loadLayersModel(handler());
+    const model = await tf.loadLayersModel(layersModelHandler(dir));
     const x = tf.tensor2d(parity.ids, [parity.ids.length, spec.maxLength], 'int32');
     const y = model.predict(x) as tf.Tensor2D;
     const probs = (await y.array()) as number[][];
