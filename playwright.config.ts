@@ -30,6 +30,6 @@ export default defineConfig({
   use: { headless: true, launchOptions: { executablePath, args: baseArgs } },
   projects: [
     { name: 'wasm', testIgnore: /webgpu\.spec\.ts$/, use: { launchOptions: { executablePath, args: baseArgs } } },
-    { name: 'webgpu', testMatch: /(webgpu|fashion-parity|imagegen-parity)\.spec\.ts$/, use: { launchOptions: { executablePath, args: [...baseArgs, '--enable-unsafe-webgpu'] } } },
+    { name: 'webgpu', testMatch: /(webgpu|fashion-parity|imagegen-parity|langid-parity|embed-parity)\.spec\.ts$/, use: { launchOptions: { executablePath, args: [...baseArgs, '--enable-unsafe-webgpu'] } } },
   ],
 });

@@ -17,4 +17,6 @@ export const models = Object.freeze([
   { id: 'tiny-gpt', task: 'text-generation', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32', 'int8'] },
   { id: 'fashion-vae', task: 'image-generation', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
   { id: 'fashion-dcgan', task: 'image-generation', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
+  { id: 'langid-lstm', task: 'text-classification', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
+  { id: 'fashion-embed', task: 'feature-extraction', version: '1.0.0', aliases: ['stable', 'latest'], variants: ['float32'] },
 ]);

@@ -6,9 +6,11 @@
  * - `fashion-mnist-cnn` 1.0.0 (aliases stable, latest): the Fashion-MNIST CNN of models/fashion-mnist-cnn,
  *   with float16 and uint8 variants;
  * - `emotion` 1.0.0 (stable, latest): the MIT emotion graph model of models/emotion;
- * - `tiny-gpt` 1.0.0 (stable, latest): the GPT-2 trained here on Debian's fortunes (models/tiny-gpt), with an int8 variant.
+ * - `tiny-gpt` 1.0.0 (stable, latest): the GPT-2 trained here on Debian's fortunes (models/tiny-gpt), with an int8 variant;
  * - `fashion-vae` and `fashion-dcgan` 1.0.0 (stable, latest): the Fashion-MNIST image generators trained here
- *   (models/fashion-vae: decoder + encoder; models/fashion-dcgan: generator).
+ *   (models/fashion-vae: decoder + encoder; models/fashion-dcgan: generator);
+ * - `langid-lstm` 1.0.0 (stable, latest): the character LSTM language identifier of models/langid-lstm (text-classification);
+ * - `fashion-embed` 1.0.0 (stable, latest): the Fashion CNN up to its Dense-64, models/fashion-embed (feature-extraction).
  *
  * Fixed timestamps: the same sources give the same tree, byte for byte. Run by the package's `prepack`
  * and by scripts/consumers.ts.
@@ -32,6 +34,8 @@ const jobs: Array<Omit<PublishOptions, 'root'>> = [
   { modelDir: dir('tiny-gpt'), id: 'tiny-gpt', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('tiny-gpt'), quantize: ['int8'], now },
   { modelDir: dir('fashion-vae'), id: 'fashion-vae', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-vae'), entry: 'decoder.json', now },
   { modelDir: dir('fashion-dcgan'), id: 'fashion-dcgan', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-dcgan'), entry: 'generator.json', now },
+  { modelDir: dir('langid-lstm'), id: 'langid-lstm', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('langid-lstm'), now },
+  { modelDir: dir('fashion-embed'), id: 'fashion-embed', version: '1.0.0', aliases: ['stable', 'latest'], card: await card('fashion-embed'), now },
 ];
 
 await rm(root, { recursive: true, force: true });

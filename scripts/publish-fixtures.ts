@@ -18,6 +18,9 @@
  *   here on Debian's fortunes (`models/llama-fortunes/train.py`), the demo's text model.
  * - `fashion-vae` 1.0.0 and `fashion-dcgan` 1.0.0 (alias `stable`): the image generators trained here on
  *   Fashion-MNIST (`models/fashion-vae/train.py`: decoder + encoder; `models/fashion-dcgan/train.py`: generator).
+ * - `langid-lstm` 1.0.0 (alias `stable`): the character LSTM language identifier trained here (`models/langid-lstm/train.py`),
+ *   task text-classification.
+ * - `fashion-embed` 1.0.0 (alias `stable`): the Fashion CNN up to its Dense-64 (`models/fashion-embed/make.py`), task feature-extraction.
  *
  * Idempotent: versions already in the registry are skipped.
  *
@@ -40,6 +43,8 @@ const qwenDir = path.join(repo, 'models', 'qwen2-tiny');
 const fortunesDir = path.join(repo, 'models', 'llama-fortunes');
 const vaeDir = path.join(repo, 'models', 'fashion-vae');
 const ganDir = path.join(repo, 'models', 'fashion-dcgan');
+const langidDir = path.join(repo, 'models', 'langid-lstm');
+const embedDir = path.join(repo, 'models', 'fashion-embed');
 
 const readCard = async (dir: string): Promise<Record<string, unknown>> =>
   JSON.parse(await readFile(path.join(dir, 'card.json'), 'utf8')) as Record<string, unknown>;
@@ -101,6 +106,8 @@ async function main(): Promise<void> {
     { modelDir: fortunesDir, id: 'llama-fortunes', version: '1.0.0', aliases: ['stable'], card: await readCard(fortunesDir), quantize: ['float16', 'int8', 'int4'], now: at('2025-05-01T00:00:00.000Z') },
     { modelDir: vaeDir, id: 'fashion-vae', version: '1.0.0', aliases: ['stable'], card: await readCard(vaeDir), entry: 'decoder.json', now: at('2025-06-01T00:00:00.000Z') },
     { modelDir: ganDir, id: 'fashion-dcgan', version: '1.0.0', aliases: ['stable'], card: await readCard(ganDir), entry: 'generator.json', now: at('2025-06-01T00:00:00.000Z') },
+    { modelDir: langidDir, id: 'langid-lstm', version: '1.0.0', aliases: ['stable'], card: await readCard(langidDir), now: at('2025-06-01T00:00:00.000Z') },
+    { modelDir: embedDir, id: 'fashion-embed', version: '1.0.0', aliases: ['stable'], card: await readCard(embedDir), now: at('2025-06-01T00:00:00.000Z') },
   ];
 
   const store = new RegistryStore(root);

@@ -15,6 +15,8 @@ export { createClient, type WebInferClient } from './client.js';
 export { Classifier } from './handles/classifier.js';
 export { TextGenerator } from './handles/text-generator.js';
 export { ImageGenerator, drawImage, toImageData } from './handles/image-generator.js';
+export { TextClassifier } from './handles/text-classifier.js';
+export { Embedder } from './handles/embedder.js';
 export type {
   AdapterInfo,
   BackendFallback,
@@ -44,6 +46,8 @@ export type {
   RawPixels,
   TaskName,
   WasmPaths,
+  TextClassifyOptions,
+  EmbedOptions,
 } from './types.js';
 export {
   WebInferError,

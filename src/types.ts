@@ -12,6 +12,8 @@ export type { RawPixels } from './shared/image-limits.js';
 export type { GenerateOptions } from './handles/generate-options.js';
 export type { ClassifyOptions } from './handles/classifier.js';
 export type { GenerationStream } from './handles/text-generator.js';
+export type { TextClassifyOptions } from './handles/text-classifier.js';
+export type { EmbedOptions } from './handles/embedder.js';
 export type { BackendName, BackendPreference, Dtype, DtypePreference, TaskName } from './shared/lists.js';
 export type {
   AdapterInfo,

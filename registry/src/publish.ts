@@ -31,7 +31,7 @@ import { sha256Hex } from './store.js';
 import { KeyStore } from './keys.js';
 
 /** The fields a model card (JSON) may carry; they are copied into the manifest. */
-export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format', 'generator'] as const;
+export const CARD_FIELDS = ['task', 'description', 'labels', 'preprocess', 'output', 'outputName', 'license', 'source', 'metrics', 'format', 'generator', 'text', 'outputLayer'] as const;
 
 /**
  * Options of {@link publish} (and, without `root`, of {@link prepareVersion}).
@@ -588,7 +588,7 @@ export async function prepareVersion(opts: Omit<PublishOptions, 'root'>): Promis
     },
   };
   // Stable key order in the written document.
-  const order = ['schema', 'id', 'version', 'task', 'format', 'description', 'createdAt', 'license', 'source', 'labels', 'preprocess', 'output', 'outputName', 'metrics', 'variants'];
+  const order = ['schema', 'id', 'version', 'task', 'format', 'description', 'createdAt', 'license', 'source', 'labels', 'preprocess', 'output', 'outputName', 'text', 'outputLayer', 'metrics', 'variants'];
   const doc: Record<string, unknown> = {};
   for (const k of order) if (draft[k] !== undefined) doc[k] = draft[k];
   for (const k of Object.keys(draft)) if (!(k in doc) && draft[k] !== undefined) doc[k] = draft[k];

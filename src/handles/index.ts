@@ -11,6 +11,8 @@ import type { ModelContext } from './context.js';
 import type { ModelHandle } from './handle.js';
 import { TextGenerator } from './text-generator.js';
 import { ImageGenerator } from './image-generator.js';
+import { TextClassifier } from './text-classifier.js';
+import { Embedder } from './embedder.js';
 
 /** A handle class of task T. */
 export type HandleClass<T extends TaskName> = new (ctx: ModelContext, handle: number, info: ModelInfo, generation: number) => ModelHandle<T>;
@@ -19,6 +21,8 @@ export const HANDLES = Object.freeze({
   'image-classification': Classifier,
   'text-generation': TextGenerator,
   'image-generation': ImageGenerator,
+  'text-classification': TextClassifier,
+  'feature-extraction': Embedder,
 }) satisfies { readonly [T in TaskName]: HandleClass<T> };
 
 /** Tasks and the model handle each one gives (`client.load(ref, { task })`). */

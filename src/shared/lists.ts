@@ -28,7 +28,7 @@ export const DTYPE_PREFERENCES = ['auto', ...DTYPES] as const;
 export type DtypePreference = (typeof DTYPE_PREFERENCES)[number];
 
 /** The tasks a model can be published for (registry protocol v1). Each has a row in both task tables. */
-export const TASKS = ['image-classification', 'text-generation', 'image-generation'] as const;
+export const TASKS = ['image-classification', 'text-generation', 'image-generation', 'text-classification', 'feature-extraction'] as const;
 /** A task name. */
 export type TaskName = (typeof TASKS)[number];
 

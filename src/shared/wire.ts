@@ -48,6 +48,19 @@ export interface ClassifyInput {
   readonly topK: number;
 }
 
+/** Input of one text `classify()` call (`text-classification`). */
+export interface TextClassifyInput {
+  readonly text: string;
+  readonly topK: number;
+}
+
+/** Input of one image of an `embed()` call (`feature-extraction`). */
+export interface EmbedInput {
+  readonly image: WireImage;
+  /** Scale the row to unit L2 norm. */
+  readonly normalize: boolean;
+}
+
 /** Input of one `generate()` call. */
 export interface GenerateInput {
   /** A prompt, or a conversation rendered with the model's chat template (its generation prompt added). */
@@ -82,6 +95,10 @@ export interface Ops {
   'image-generation.encode': { readonly task: 'image-generation'; readonly input: { readonly image: WireImage }; readonly output: Float32Array; readonly chunk: never };
   /** Test hook (`debug` only): latents → the model's raw float outputs, [H*W*C] each (parity tests). */
   'image-generation.raw': { readonly task: 'image-generation'; readonly input: { readonly latents: readonly Float32Array[] }; readonly output: Float32Array[]; readonly chunk: never };
+  /** Micro-batched: concurrent calls on one model run as one batch. */
+  'text-classification.classify': { readonly task: 'text-classification'; readonly input: TextClassifyInput; readonly output: Prediction[]; readonly chunk: never };
+  /** Micro-batched: one image per call, concurrent calls run as one batch; one embedding row per image. */
+  'feature-extraction.embed': { readonly task: 'feature-extraction'; readonly input: EmbedInput; readonly output: Float32Array; readonly chunk: never };
 }
 /** An operation name, `task.operation`. */
 export type OpName = keyof Ops;

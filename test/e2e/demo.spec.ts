@@ -151,3 +151,33 @@ test('demo: the images panel samples a seeded grid from a generator and interpol
   expect(await page.locator('#img-error').textContent()).toBe('');
   expect(errors).toEqual([]);
 });
+
+test('demo: the language panel names the language as you type, and a clicked sample shows its similar items', async ({ page }, testInfo) => {
+  test.setTimeout(180_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => (window as unknown as { languageReady?: boolean; similarReady?: boolean }).languageReady === true, undefined, { timeout: 120_000 });
+  await expect(page.locator('#lang-result li').first()).toContainText('German (de)');
+  await page.locator('#lang-input').fill('');
+  await page.locator('#lang-input').pressSequentially('Где находится ближайший вокзал?', { delay: 10 });
+  await expect(page.locator('#lang-result li').first()).toContainText('Russian (ru)', { timeout: 30_000 });
+  await expect(page.locator('#lang-info')).toContainText(/classified in \d+\.\d ms by langid-lstm@1\.0\.0/);
+  await page.locator('#language-panel').screenshot({ path: testInfo.outputPath('demo-5-language.png') });
+
+  await page.waitForFunction(() => (window as unknown as { similarReady?: boolean }).similarReady === true, undefined, { timeout: 120_000 });
+  await expect(page.locator('#similar-status')).toContainText('300 pictures embedded (64 values each)');
+  const sample = page.locator('#samples button').nth(1); // Trouser
+  const label = await sample.getAttribute('data-label');
+  await sample.click();
+  await expect(page.locator('#similar-result figure')).toHaveCount(8, { timeout: 30_000 });
+  await expect(page.locator('#similar-query')).toContainText(`query: ${label}`);
+  // Trousers are easy: the nearest neighbours are trousers.
+  const labels = await page.locator('#similar-result figure').evaluateAll((fs) => fs.map((f) => (f as HTMLElement).dataset['label']));
+  expect(labels.filter((l) => l === label).length).toBeGreaterThanOrEqual(7);
+  await page.locator('#similar-panel').screenshot({ path: testInfo.outputPath('demo-6-similar.png') });
+  expect(await page.locator('#lang-error').textContent()).toBe('');
+  expect(await page.locator('#similar-error').textContent()).toBe('');
+  expect(errors).toEqual([]);
+  for (const f of ['demo-5-language.png', 'demo-6-similar.png']) await testInfo.attach(f, { path: testInfo.outputPath(f), contentType: 'image/png' });
+});

@@ -18,6 +18,8 @@ import {
   RegistryUnavailableError,
   TaskMismatchError,
   TextGenerator,
+  TextClassifier,
+  Embedder,
   TimeoutError,
   WebInferError,
   WorkerCrashedError,
@@ -29,6 +31,8 @@ import { ImageGenerator, drawImage, toImageData } from '../../src/index.js';
 import type { GeneratedImage, GeneratedImages, GeneratorInfo, Interpolation } from '../../src/index.js';
 import type {
   AdapterInfo,
+  EmbedOptions,
+  TextClassifyOptions,
   AnyWebInferError,
   AnyModel,
   BackendInfo,
@@ -73,9 +77,11 @@ declare const file: File;
 // --- type aliases ------------------------------------------------------------------------------
 expectTrue<Equal<BackendName, 'webgpu' | 'wasm' | 'cpu'>>();
 expectTrue<Equal<BackendPreference, 'auto' | 'webgpu' | 'wasm' | 'cpu'>>();
-expectTrue<Equal<TaskName, 'image-classification' | 'text-generation' | 'image-generation'>>();
-expectTrue<Equal<AnyModel, Classifier | TextGenerator | ImageGenerator>>();
+expectTrue<Equal<TaskName, 'image-classification' | 'text-generation' | 'image-generation' | 'text-classification' | 'feature-extraction'>>();
+expectTrue<Equal<AnyModel, Classifier | TextGenerator | ImageGenerator | TextClassifier | Embedder>>();
 expectTrue<Equal<ModelsByTask['image-generation'], ImageGenerator>>();
+expectTrue<Equal<ModelsByTask['text-classification'], TextClassifier>>();
+expectTrue<Equal<ModelsByTask['feature-extraction'], Embedder>>();
 expectTrue<Equal<ModelsByTask['text-generation'], TextGenerator>>();
 expectTrue<Equal<FinishReason, 'length' | 'stop' | 'eos' | 'abort'>>();
 expectTrue<Equal<ModelsByTask['image-classification'], Classifier>>();
@@ -180,9 +186,23 @@ export async function main(): Promise<void> {
     expectType<Classifier>(untyped);
   } else if (untyped.task === 'text-generation') {
     expectType<TextGenerator>(untyped);
-  } else {
+  } else if (untyped.task === 'image-generation') {
     expectType<ImageGenerator>(untyped);
+  } else if (untyped.task === 'text-classification') {
+    expectType<TextClassifier>(untyped);
+  } else {
+    expectType<Embedder>(untyped);
   }
+
+  // --- text classification and embeddings ------------------------------------------------------------
+  const langid: TextClassifier = await client.load('langid-lstm@stable', { task: 'text-classification' });
+  const textOptions: TextClassifyOptions = { topK: 3, signal: ac.signal, timeoutMs: 5_000 };
+  const languages: Prediction[] = await langid.classify('Wo ist der Bahnhof?', textOptions);
+  const langLabels: readonly string[] = langid.labels;
+  const embedder: Embedder = await client.load('fashion-embed@stable', { task: 'feature-extraction' });
+  const embedOptions: EmbedOptions = { normalize: true, signal: ac.signal, timeoutMs: 5_000, transfer: false };
+  const rows: Float32Array[] = await embedder.embed([canvasElement, { data: new Uint8Array(784), width: 28, height: 28, channels: 1 }], embedOptions);
+  void [languages, langLabels, rows];
 
   // --- text generation ---------------------------------------------------------------------------
   const lm: TextGenerator = await client.load('tiny-gpt@stable', { task: 'text-generation' });

@@ -9,9 +9,13 @@ import { imageClassification } from './image-classification.js';
 import { imageGeneration } from './image-generation.js';
 import type { TaskRow } from './task.js';
 import { textGeneration } from './text-generation.js';
+import { textClassification } from './text-classification.js';
+import { featureExtraction } from './feature-extraction.js';
 
 export const TASK_TABLE: { readonly [T in TaskName]: TaskRow<T> } = Object.freeze({
   'image-classification': imageClassification,
   'text-generation': textGeneration,
   'image-generation': imageGeneration,
+  'text-classification': textClassification,
+  'feature-extraction': featureExtraction,
 });

@@ -90,6 +90,26 @@ export const GeneratorSpec = v.looseObject({
 });
 export type GeneratorSpec = v.InferOutput<typeof GeneratorSpec>;
 
+/**
+ * Text pre-processing of a character model (`text-classification`), applied in the worker, in this order:
+ * `normalize` steps → one id per code point (`vocabulary[i]` has id `firstId + i`, any other character
+ * `unknownId`) → cut to `maxLength` (`truncate: end` keeps the first ids) → padded with `padId` to `maxLength`
+ * (`pad: start` on the left). See `src/shared/text.ts`.
+ */
+export const TextPreprocess = v.looseObject({
+  normalize: v.optional(v.array(v.picklist(['NFC', 'NFKC', 'lowercase', 'collapse-whitespace', 'trim'])), ['NFC', 'lowercase', 'collapse-whitespace', 'trim']),
+  vocabulary: v.pipe(v.array(v.pipe(v.string(), v.check((s) => Array.from(s).length === 1, 'one character per vocabulary entry'))), v.minLength(1)),
+  padId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+  unknownId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 1),
+  firstId: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 2),
+  maxLength: v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(4096)),
+  truncate: v.optional(v.picklist(['end', 'start']), 'end'),
+  pad: v.optional(v.picklist(['start', 'end']), 'start'),
+  /** Longest text a call may send (UTF-16 code units); longer is an InvalidInputError. */
+  maxInputChars: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(10_000)), 10_000),
+});
+export type TextPreprocess = v.InferOutput<typeof TextPreprocess>;
+
 /** A version's manifest: `GET /v1/models/{id}/versions/{version}.json`. */
 export const Manifest = v.looseObject({
   schema: v.literal('webinfer.manifest/v1'),
@@ -116,6 +136,10 @@ export const Manifest = v.looseObject({
   output: v.optional(v.picklist(['probabilities', 'logits']), 'probabilities'),
   /** Name of the output tensor to read, for graph models with several outputs. */
   outputName: v.optional(v.string()),
+  /** Required for text-classification: how text becomes the model's input ids. */
+  text: v.optional(TextPreprocess),
+  /** feature-extraction: the layer whose activations are the embedding (documentation; the published model ends there). */
+  outputLayer: v.optional(v.string()),
   license: v.optional(v.string()),
   source: v.optional(v.string()),
   metrics: v.optional(v.record(v.string(), v.union([v.number(), v.string()]))),
@@ -260,5 +284,10 @@ export function manifestProblems(m: Manifest): string[] {
       }
     }
   }
+  if (m.task === 'text-classification') {
+    if (!m.text) problems.push('text: required for text-classification');
+    if (!m.labels || m.labels.length === 0) problems.push('labels: required for text-classification');
+  }
+  if (m.task === 'feature-extraction' && !m.preprocess) problems.push('preprocess: required for feature-extraction');
   return problems;
 }

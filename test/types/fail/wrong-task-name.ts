@@ -1,4 +1,4 @@
-// expect-error: TS2769 'text-classification' is not a TaskName of this version
+// expect-error: TS2769 'object-detection' is not a TaskName of this version
 import { createClient } from '../../../src/index.js';
 const client = createClient({ registry: 'https://models.example.com' });
-await client.load('tiny-gpt', { task: 'text-classification' });
+await client.load('tiny-gpt', { task: 'object-detection' });
