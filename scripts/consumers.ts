@@ -267,7 +267,7 @@ async function main(): Promise<void> {
   const registry = match[1]!.replace(/\/$/, '');
   const models = (await (await fetch(`${registry}/v1/models.json`)).json()) as { models?: { id: string }[] };
   const ids = (models.models ?? []).map((m) => m.id).sort();
-  if (ids.join(',') !== 'emotion,fashion-mnist-cnn,tiny-gpt') throw new Error(`the demo registry lists ${JSON.stringify(models)}`);
+  if (ids.join(',') !== 'emotion,fashion-dcgan,fashion-embed,fashion-mnist-cnn,fashion-vae,langid-lstm,tiny-gpt') throw new Error(`the demo registry lists ${JSON.stringify(models)}`);
   console.log(`ok   quick start: npm install of the three tarballs, webinfer-registry serve --demo at ${registry} (${ids.join(', ')}) ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
