@@ -4,23 +4,12 @@
  * the main thread (checks, interpolation) and the worker (sampling). No dependencies.
  */
 import { InvalidInputError } from './errors/invalid-input.js';
+import { seededRandom } from './random.js';
 
 /** Most pictures one `generate()` call makes. */
 export const MAX_COUNT = 64;
 /** Most latents one `decode()` call takes, and most steps of one `interpolate()`. */
 export const MAX_LATENTS = 256;
-
-/** mulberry32: a 32-bit seeded PRNG; each call gives a float in [0, 1) with 32 random bits. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` standard-normal latent vectors of length `dim` from `seed` (mulberry32, then Box–Muller in
@@ -32,7 +21,7 @@ function mulberry32(seed: number): () => number {
  * sampleLatents(42, 1, 16)[0]![0] === sampleLatents(42, 5, 16)[0]![0]; // true
  */
 export function sampleLatents(seed: number, count: number, dim: number): Float32Array[] {
-  const next = mulberry32(seed);
+  const next = seededRandom(seed);
   const all = new Float32Array(count * dim);
   for (let i = 0; i < all.length; i += 2) {
     const u1 = 1 - next(); // (0, 1]: log never sees 0

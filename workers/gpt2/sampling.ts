@@ -3,17 +3,7 @@
  * top-k and top-p (nucleus) sampling with a seeded generator. Pure TypeScript.
  */
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same numbers everywhere. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../src/shared/random.js';
 
 export interface SamplingOptions {
   /** 0 = greedy. */
